@@ -1,0 +1,127 @@
+"""Coupon rules: price a cart with a coupon, redeem it on an order, release it on cancellation."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop.models import Customer, Shop
+
+from ..errors import CouponRejected
+from ..models import Coupon, CouponKind, CouponRedemption, Order
+from ..models.order import ZERO
+from ..states import OrderStatus
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class CouponQuote:
+    coupon: Coupon
+    discount: Decimal
+
+
+def find_coupon(shop: Shop, code: str, *, lock: bool = False) -> Coupon:
+    queryset = Coupon.objects.filter(shop=shop, code__iexact=code.strip())
+    if lock:
+        queryset = queryset.select_for_update()
+    coupon = queryset.first()
+    if coupon is None:
+        raise CouponRejected(_("There is no coupon %(code)s.") % {"code": code}, reason="unknown", coupon_code=code)
+    return coupon
+
+
+def quote_coupon(
+    coupon: Coupon,
+    *,
+    customer: Customer | None,
+    subtotal: Decimal,
+    quantity: int,
+    shipping_price: Decimal,
+    exclude_order: Order | None = None,
+    now=None,
+) -> CouponQuote:
+    """Check every rule of ``coupon`` for this cart and return the discount it gives.
+
+    ``exclude_order`` is the order being re-priced (its own redemption does not count against the limits).
+    Raises ``CouponRejected`` naming the rule that failed.
+    """
+    now = now or timezone.now()
+    code = coupon.code
+
+    def reject(message: str, reason: str):
+        raise CouponRejected(message, reason=reason, coupon_code=code)
+
+    if not coupon.is_active:
+        reject(_("The coupon %(code)s is no longer active.") % {"code": code}, "inactive")
+    if coupon.valid_from and now < coupon.valid_from:
+        reject(_("The coupon %(code)s is not valid yet.") % {"code": code}, "not_yet_valid")
+    if coupon.valid_until and now > coupon.valid_until:
+        reject(_("The coupon %(code)s has expired.") % {"code": code}, "expired")
+    held_by_this_order = bool(exclude_order and exclude_order.coupon_id == coupon.pk)
+    if coupon.usage_limit is not None and not held_by_this_order and coupon.times_used >= coupon.usage_limit:
+        reject(_("The coupon %(code)s has been used up.") % {"code": code}, "used_up")
+    if subtotal < coupon.min_subtotal:
+        reject(
+            _("The coupon %(code)s needs a subtotal of at least %(amount)s.") % {"code": code, "amount": coupon.min_subtotal},
+            "min_subtotal",
+        )
+    if quantity < coupon.min_quantity:
+        reject(
+            _("The coupon %(code)s needs at least %(count)s items.") % {"code": code, "count": coupon.min_quantity},
+            "min_quantity",
+        )
+    if customer is not None and customer.pk:
+        others = Q(customer=customer, released_at__isnull=True)
+        if exclude_order is not None:
+            others &= ~Q(order=exclude_order)
+        if coupon.per_customer_limit is not None:
+            used = CouponRedemption.objects.filter(others, coupon=coupon).count()
+            if used >= coupon.per_customer_limit:
+                reject(_("You have already used the coupon %(code)s.") % {"code": code}, "per_customer_limit")
+        if coupon.returning_customers_only and not _has_earlier_order(customer, exclude_order):
+            reject(_("The coupon %(code)s is for returning customers.") % {"code": code}, "returning_only")
+    elif coupon.returning_customers_only:
+        reject(_("The coupon %(code)s is for returning customers.") % {"code": code}, "returning_only")
+    return CouponQuote(coupon=coupon, discount=discount_for(coupon, subtotal=subtotal, shipping_price=shipping_price))
+
+
+def _has_earlier_order(customer: Customer, exclude_order: Order | None) -> bool:
+    orders = Order.objects.filter(customer=customer).exclude(status=OrderStatus.CANCELLED)
+    if exclude_order is not None:
+        orders = orders.exclude(pk=exclude_order.pk).filter(placed_at__lt=exclude_order.placed_at)
+    return orders.exists()
+
+
+def discount_for(coupon: Coupon, *, subtotal: Decimal, shipping_price: Decimal) -> Decimal:
+    if coupon.kind == CouponKind.PERCENTAGE:
+        return min(subtotal, (subtotal * coupon.value / 100).quantize(CENT, ROUND_HALF_UP))
+    if coupon.kind == CouponKind.FIXED:
+        return min(subtotal, coupon.value)
+    return shipping_price  # free shipping: the discount is the shipping price
+
+
+def redeem(coupon: Coupon, *, order: Order, amount: Decimal) -> CouponRedemption:
+    """Take one use of a coupon locked by the caller (``find_coupon(lock=True)``)."""
+    Coupon.objects.filter(pk=coupon.pk).update(times_used=F("times_used") + 1)
+    return CouponRedemption.objects.create(
+        coupon=coupon, order=order, customer=order.customer, amount=amount, redeemed_at=timezone.now()
+    )
+
+
+def release(order: Order) -> bool:
+    """Give the order's coupon use back (cancellation). Returns whether there was one to release."""
+    redemption = (
+        CouponRedemption.objects.select_for_update().filter(order=order, released_at__isnull=True).first()
+    )
+    if redemption is None:
+        return False
+    Coupon.objects.filter(pk=redemption.coupon_id).update(times_used=F("times_used") - 1)
+    redemption.released_at = timezone.now()
+    redemption.save(update_fields=["released_at"])
+    return True
+
+
+__all__ = ["ZERO", "CouponQuote", "discount_for", "find_coupon", "quote_coupon", "redeem", "release"]

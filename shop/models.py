@@ -1,0 +1,145 @@
+"""The tenant: a Shop, the people who work in it (Membership) and the people who buy from it (Customer)."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    """Users sign in with their email address; there is no username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", _("Use lowercase letters, digits and hyphens."))
+
+
+class Shop(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True, validators=[slug_validator])
+    currency = models.CharField(_("currency"), max_length=3, default="USD", help_text=_("ISO 4217 code."))
+    contact_email = models.EmailField(_("contact email"))
+    order_prefix = models.CharField(
+        _("order number prefix"),
+        max_length=8,
+        default="SS",
+        validators=[RegexValidator(r"^[A-Z0-9]+$", _("Use capital letters and digits."))],
+    )
+    # The last order number handed out; services increment it under a row lock.
+    last_order_number = models.PositiveBigIntegerField(_("last order number"), default=100000)
+    handling_days = models.PositiveSmallIntegerField(
+        _("handling time (days)"), default=2, help_text=_("Orders not shipped within this time are late.")
+    )
+    return_window_days = models.PositiveSmallIntegerField(_("return window (days)"), default=30)
+    # Ship-from address.
+    ship_from_name = models.CharField(_("ship-from name"), max_length=120, blank=True)
+    ship_from_line1 = models.CharField(_("ship-from address line 1"), max_length=200, blank=True)
+    ship_from_line2 = models.CharField(_("ship-from address line 2"), max_length=200, blank=True)
+    ship_from_city = models.CharField(_("ship-from city"), max_length=100, blank=True)
+    ship_from_region = models.CharField(_("ship-from region"), max_length=100, blank=True)
+    ship_from_postal_code = models.CharField(_("ship-from postal code"), max_length=20, blank=True)
+    ship_from_country = models.CharField(_("ship-from country"), max_length=2, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    STAFF = "staff", _("Staff")
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("shop"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "shop"], name="membership_unique_user_shop"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.shop} ({self.get_role_display()})"
+
+
+class Customer(models.Model):
+    """A buyer of one shop, known by email. Buyers have no account."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customers", verbose_name=_("shop"))
+    email = models.EmailField(_("email"), help_text=_("Stored lowercased."))
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0, validators=[MinValueValidator(0)])
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "email"], name="customer_unique_email_per_shop"),
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="customer_email_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email

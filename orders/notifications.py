@@ -89,6 +89,7 @@ def render_email(notification: Notification) -> EmailMultiAlternatives:
             "order": order,
             "shop": order.shop,
             "notification": notification,
+            "LANGUAGE_CODE": notification.language or settings.LANGUAGE_CODE,
             "tracking_url": f"{settings.SITE_URL}/track/{order.public_token}/",
             **notification.context,
         }

@@ -55,7 +55,8 @@ class TransitionBlocked(ShipshapeError):
     def __init__(self, *, current: str, target: str, reason: str):
         self.current, self.target, self.reason = current, target, reason
         super().__init__(
-            reason, details={"current_status": str(current), "requested_status": str(target), "reason": reason}
+            reason,
+            details={"current_status": str(current), "requested_status": str(target), "reason": reason},
         )
 
 

@@ -76,7 +76,9 @@ def enqueue_delivery(notification_id: int) -> bool:
             retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
         )
     except Exception:  # the broker is down or slow: the sweep will pick the row up
-        logger.warning("Could not queue notification %s; the outbox sweep will retry", notification_id, exc_info=True)
+        logger.warning(
+            "Could not queue notification %s; the outbox sweep will retry", notification_id, exc_info=True
+        )
         return False
     return True
 
@@ -120,7 +122,9 @@ def mark_sent(notification: Notification, *, message_id: str = "") -> None:
     notification.sent_at = timezone.now()
     notification.provider_message_id = message_id[:255]
     notification.next_attempt_at = None
-    notification.save(update_fields=["status", "sent_at", "provider_message_id", "next_attempt_at", "attempts"])
+    notification.save(
+        update_fields=["status", "sent_at", "provider_message_id", "next_attempt_at", "attempts"]
+    )
     record_event(
         notification.order,
         EventKind.NOTIFICATION_SENT,

@@ -76,10 +76,10 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             queryset.select_related("order", "carrier").order_by("shipped_at", "id"),
             lambda shipment: deliver_shipment(shipment, by=by),
             describe=lambda shipment: f"{shipment.order.number} {shipment}",
-            success=lambda count: ngettext(
-                "%(count)d parcel marked delivered.", "%(count)d parcels marked delivered.", count
-            )
-            % {"count": count},
+            success=lambda count: (
+                ngettext("%(count)d parcel marked delivered.", "%(count)d parcels marked delivered.", count)
+                % {"count": count}
+            ),
         )
 
 

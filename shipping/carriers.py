@@ -88,3 +88,14 @@ def candidate_carriers(number: str, carriers) -> list:
         for carrier in carriers
         if carrier.tracking_number_pattern and re.fullmatch(carrier.tracking_number_pattern, number)
     ]
+
+
+def install_default_carriers(carrier_model=None) -> int:
+    """Create or refresh the built-in carriers (idempotent). Returns how many were created."""
+    if carrier_model is None:
+        from .models import Carrier as carrier_model
+    created = 0
+    for data in DEFAULT_CARRIERS:
+        _, was_created = carrier_model.objects.update_or_create(code=data["code"], defaults=data)
+        created += was_created
+    return created

@@ -9,7 +9,10 @@ class Carrier(models.Model):
     code = models.SlugField(_("code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=100)
     tracking_url_template = models.CharField(
-        _("tracking URL template"), max_length=300, blank=True, help_text=_("Use {number} for the tracking number.")
+        _("tracking URL template"),
+        max_length=300,
+        blank=True,
+        help_text=_("Use {number} for the tracking number."),
     )
     tracking_number_pattern = models.CharField(
         _("tracking number pattern"),
@@ -46,11 +49,15 @@ class ShipmentStatus(models.TextChoices):
 class Shipment(models.Model):
     # The shop is repeated from the order so tracking numbers are unique per shop and carrier, and so the
     # carrier webhook (which is per shop) finds a parcel with one index lookup.
-    shop = models.ForeignKey("shop.Shop", on_delete=models.CASCADE, related_name="shipments", verbose_name=_("shop"))
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.CASCADE, related_name="shipments", verbose_name=_("shop")
+    )
     order = models.ForeignKey(
         "orders.Order", on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order")
     )
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("carrier"))
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("carrier")
+    )
     tracking_number = models.CharField(
         _("tracking number"), max_length=64, blank=True, help_text=_("Empty when shipped without tracking.")
     )
@@ -71,7 +78,9 @@ class Shipment(models.Model):
                 condition=~Q(tracking_number=""),
                 name="shipment_unique_tracking_per_carrier",
             ),
-            models.CheckConstraint(condition=Q(status__in=ShipmentStatus.values), name="shipment_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=ShipmentStatus.values), name="shipment_status_valid"
+            ),
         ]
         indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_number")]
 
@@ -84,9 +93,14 @@ class Shipment(models.Model):
 
 
 class ShipmentLine(models.Model):
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines", verbose_name=_("shipment"))
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="lines", verbose_name=_("shipment")
+    )
     order_line = models.ForeignKey(
-        "orders.OrderLine", on_delete=models.CASCADE, related_name="shipment_lines", verbose_name=_("order line")
+        "orders.OrderLine",
+        on_delete=models.CASCADE,
+        related_name="shipment_lines",
+        verbose_name=_("order line"),
     )
     quantity = models.PositiveIntegerField(_("quantity"))
 
@@ -110,12 +124,16 @@ class TrackingSource(models.TextChoices):
 
 
 class TrackingEvent(models.Model):
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment"))
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment")
+    )
     occurred_at = models.DateTimeField(_("time"))
     status = models.CharField(_("status"), max_length=20, choices=ShipmentStatus.choices)
     location = models.CharField(_("location"), max_length=200, blank=True)
     description = models.CharField(_("description"), max_length=500, blank=True)
-    source = models.CharField(_("source"), max_length=10, choices=TrackingSource.choices, default=TrackingSource.CARRIER)
+    source = models.CharField(
+        _("source"), max_length=10, choices=TrackingSource.choices, default=TrackingSource.CARRIER
+    )
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
 
     class Meta:

@@ -68,7 +68,8 @@ def run_service_action(
             call(row)
         except ShipshapeError as error:
             messages.error(
-                request, gettext("%(object)s: %(message)s") % {"object": describe(row), "message": error.message}
+                request,
+                gettext("%(object)s: %(message)s") % {"object": describe(row), "message": error.message},
             )
         else:
             done += 1
@@ -169,7 +170,10 @@ class ShopAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "currency", "contact_email")}),
-        (_("Orders"), {"fields": ("order_prefix", "last_order_number", "handling_days", "return_window_days")}),
+        (
+            _("Orders"),
+            {"fields": ("order_prefix", "last_order_number", "handling_days", "return_window_days")},
+        ),
         (
             _("Ship-from address"),
             {
@@ -201,7 +205,7 @@ class MembershipAdmin(admin.ModelAdmin):
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = "__all__"
+        fields = ["shop", "email", "name", "phone"]
 
     def clean_email(self):
         return lowercase_email(self)

@@ -3,6 +3,24 @@ import pytest
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def default_carriers(request):
+    """The carriers a migration seeds. Transactional tests flush every table between tests, so put them back."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        return
+    request.getfixturevalue("transactional_db" if _is_transactional(request) else "db")
+    from shipping.carriers import install_default_carriers
+
+    install_default_carriers()
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+
+
 @pytest.fixture
 def shop(db):
     return ShopFactory(name="Demo Threads", slug="demo-threads")

@@ -15,18 +15,28 @@ class CouponKind(models.TextChoices):
 
 
 class Coupon(models.Model):
-    shop = models.ForeignKey("shop.Shop", on_delete=models.CASCADE, related_name="coupons", verbose_name=_("shop"))
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.CASCADE, related_name="coupons", verbose_name=_("shop")
+    )
     code = models.CharField(_("code"), max_length=40, help_text=_("Matched without regard to case."))
     kind = models.CharField(_("kind"), max_length=16, choices=CouponKind.choices)
     value = models.DecimalField(
-        _("value"), max_digits=12, decimal_places=2, default=0, help_text=_("Percent or amount; unused for free shipping.")
+        _("value"),
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text=_("Percent or amount; unused for free shipping."),
     )
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
-    usage_limit = models.PositiveIntegerField(_("usage limit"), null=True, blank=True, help_text=_("Empty: no limit."))
+    usage_limit = models.PositiveIntegerField(
+        _("usage limit"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
     per_customer_limit = models.PositiveIntegerField(_("uses per customer"), null=True, blank=True)
     min_subtotal = models.DecimalField(_("minimum subtotal"), **MONEY)
-    min_quantity = models.PositiveIntegerField(_("minimum items"), default=0, help_text=_("For bundle offers."))
+    min_quantity = models.PositiveIntegerField(
+        _("minimum items"), default=0, help_text=_("For bundle offers.")
+    )
     returning_customers_only = models.BooleanField(_("returning customers only"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     # Uses held by orders right now (a cancelled order gives its use back); kept by the services.
@@ -43,7 +53,8 @@ class Coupon(models.Model):
             models.CheckConstraint(condition=Q(kind__in=CouponKind.values), name="coupon_kind_valid"),
             models.CheckConstraint(condition=Q(value__gte=0), name="coupon_value_non_negative"),
             models.CheckConstraint(
-                condition=~Q(kind=CouponKind.PERCENTAGE) | Q(value__lte=100), name="coupon_percentage_at_most_100"
+                condition=~Q(kind=CouponKind.PERCENTAGE) | Q(value__lte=100),
+                name="coupon_percentage_at_most_100",
             ),
             models.CheckConstraint(
                 condition=Q(usage_limit__isnull=True) | Q(times_used__lte=models.F("usage_limit")),
@@ -56,16 +67,23 @@ class Coupon(models.Model):
 
 
 class CouponRedemption(models.Model):
-    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="redemptions", verbose_name=_("coupon"))
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.CASCADE, related_name="redemptions", verbose_name=_("coupon")
+    )
     order = models.OneToOneField(
         "orders.Order", on_delete=models.CASCADE, related_name="coupon_redemption", verbose_name=_("order")
     )
     customer = models.ForeignKey(
-        "shop.Customer", on_delete=models.CASCADE, related_name="coupon_redemptions", verbose_name=_("customer")
+        "shop.Customer",
+        on_delete=models.CASCADE,
+        related_name="coupon_redemptions",
+        verbose_name=_("customer"),
     )
     amount = models.DecimalField(_("discount given"), **MONEY)
     redeemed_at = models.DateTimeField(_("redeemed"))
-    released_at = models.DateTimeField(_("released"), null=True, blank=True, help_text=_("Set when the order is cancelled."))
+    released_at = models.DateTimeField(
+        _("released"), null=True, blank=True, help_text=_("Set when the order is cancelled.")
+    )
 
     class Meta:
         verbose_name = _("coupon redemption")

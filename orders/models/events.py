@@ -37,7 +37,9 @@ class ActorKind(models.TextChoices):
 
 
 class OrderEvent(models.Model):
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
     kind = models.CharField(_("kind"), max_length=24, choices=EventKind.choices)
     message = models.CharField(_("message"), max_length=500, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
@@ -49,7 +51,9 @@ class OrderEvent(models.Model):
         related_name="+",
         verbose_name=_("by"),
     )
-    actor_kind = models.CharField(_("by (kind)"), max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM)
+    actor_kind = models.CharField(
+        _("by (kind)"), max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM
+    )
     created_at = models.DateTimeField(_("time"), db_index=False)
 
     class Meta:

@@ -17,7 +17,9 @@ class NotificationStatus(models.TextChoices):
 
 
 class Notification(models.Model):
-    shop = models.ForeignKey("shop.Shop", on_delete=models.CASCADE, related_name="notifications", verbose_name=_("shop"))
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.CASCADE, related_name="notifications", verbose_name=_("shop")
+    )
     order = models.ForeignKey(
         "orders.Order", on_delete=models.CASCADE, related_name="notifications", verbose_name=_("order")
     )
@@ -51,11 +53,15 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=NotificationStatus.values), name="notification_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=NotificationStatus.values), name="notification_status_valid"
+            ),
         ]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="notification_due", condition=Q(status=NotificationStatus.QUEUED)
+                fields=["next_attempt_at"],
+                name="notification_due",
+                condition=Q(status=NotificationStatus.QUEUED),
             ),
             models.Index(fields=["order", "created_at"], name="notification_order"),
         ]

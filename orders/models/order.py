@@ -26,13 +26,17 @@ class OrderQuerySet(models.QuerySet):
 
 
 class Order(models.Model):
-    shop = models.ForeignKey("shop.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"))
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop")
+    )
     number = models.CharField(_("order number"), max_length=32)
     public_token = models.CharField(_("public token"), max_length=64, unique=True, default=new_public_token)
     customer = models.ForeignKey(
         "shop.Customer", on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
     )
-    email = models.EmailField(_("email"), help_text=_("The customer's email at the time of the order, lowercased."))
+    email = models.EmailField(
+        _("email"), help_text=_("The customer's email at the time of the order, lowercased.")
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING, editable=False
     )
@@ -68,7 +72,10 @@ class Order(models.Model):
     ship_phone = models.CharField(_("phone"), max_length=40, blank=True)
     note = models.TextField(_("buyer's note"), blank=True)
     language = models.CharField(
-        _("language"), max_length=10, default="en", help_text=_("The buyer's language, for emails and the tracking page.")
+        _("language"),
+        max_length=10,
+        default="en",
+        help_text=_("The buyer's language, for emails and the tracking page."),
     )
     # Timestamps, each set by the state machine when the order enters the state.
     placed_at = models.DateTimeField(_("placed"), db_index=False)
@@ -103,7 +110,9 @@ class Order(models.Model):
                 & Q(refunded_total__gte=0),
                 name="order_amounts_non_negative",
             ),
-            models.CheckConstraint(condition=Q(refunded_total__lte=F("total")), name="order_refund_within_total"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__lte=F("total")), name="order_refund_within_total"
+            ),
         ]
         indexes = [
             models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
@@ -120,7 +129,14 @@ class Order(models.Model):
         city_line = " ".join(p for p in (self.ship_postal_code, self.ship_city) if p)
         return [
             p
-            for p in (self.ship_name, self.ship_line1, self.ship_line2, city_line, self.ship_region, self.ship_country)
+            for p in (
+                self.ship_name,
+                self.ship_line1,
+                self.ship_line2,
+                city_line,
+                self.ship_region,
+                self.ship_country,
+            )
             if p
         ]
 
@@ -148,7 +164,9 @@ class Order(models.Model):
         from .returns import ReturnLine, ReturnStatus
 
         rows = (
-            ReturnLine.objects.filter(return_request__order=self, return_request__status=ReturnStatus.REFUNDED)
+            ReturnLine.objects.filter(
+                return_request__order=self, return_request__status=ReturnStatus.REFUNDED
+            )
             .values("order_line_id")
             .annotate(quantity=Sum("quantity"))
         )

@@ -16,7 +16,12 @@ class ReturnStatus(models.TextChoices):
 
 
 # Return states that still hold their quantities (a rejected return frees them).
-OPEN_OR_DONE_RETURN_STATES = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED, ReturnStatus.REFUNDED)
+OPEN_OR_DONE_RETURN_STATES = (
+    ReturnStatus.REQUESTED,
+    ReturnStatus.APPROVED,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.REFUNDED,
+)
 RETURN_MOVES = {
     ReturnStatus.REQUESTED: (ReturnStatus.APPROVED, ReturnStatus.REJECTED),
     ReturnStatus.APPROVED: (ReturnStatus.RECEIVED,),
@@ -27,8 +32,12 @@ RETURN_MOVES = {
 
 
 class Return(models.Model):
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="returns", verbose_name=_("order"))
-    status = models.CharField(_("status"), max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="returns", verbose_name=_("order")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED
+    )
     reason = models.CharField(_("reason"), max_length=500)
     rejection_reason = models.CharField(_("rejection reason"), max_length=500, blank=True)
     refund_amount = models.DecimalField(_("refund amount"), **MONEY)
@@ -53,9 +62,14 @@ class Return(models.Model):
 
 
 class ReturnLine(models.Model):
-    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return"))
+    return_request = models.ForeignKey(
+        Return, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return")
+    )
     order_line = models.ForeignKey(
-        "orders.OrderLine", on_delete=models.CASCADE, related_name="return_lines", verbose_name=_("order line")
+        "orders.OrderLine",
+        on_delete=models.CASCADE,
+        related_name="return_lines",
+        verbose_name=_("order line"),
     )
     quantity = models.PositiveIntegerField(_("quantity"))
 

@@ -77,6 +77,7 @@ def modify_lines(
                 quantity=quantity_of(lines),
                 shipping_price=order.shipping_price,
                 exclude_order=order,
+                now=order.placed_at,  # the validity dates the buyer ordered under, not today's
             ).discount
         except coupons.CouponRejected:
             if not drop_coupon_if_invalid:

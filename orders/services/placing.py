@@ -73,10 +73,17 @@ def quantity_of(lines) -> int:
 
 
 def customer_for(shop: Shop, *, email: str, name: str = "", phone: str = "") -> Customer:
+    """The shop's customer with this email, created if new, locked for the caller's transaction.
+
+    The customer row is locked first, before the coupon and the shop row: ``place_order`` updates it again at
+    the end, and a lock taken late here (by the rename) deadlocked two placements by the same buyer.
+    """
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput(_("Enter a valid email address."), field="customer.email")
-    customer, created = Customer.objects.get_or_create(shop=shop, email=email, defaults={"name": name, "phone": phone})
+    customer, created = Customer.objects.select_for_update().get_or_create(
+        shop=shop, email=email, defaults={"name": name, "phone": phone}
+    )
     if not created and ((name and customer.name != name) or (phone and customer.phone != phone)):
         customer.name, customer.phone = name or customer.name, phone or customer.phone
         customer.save(update_fields=["name", "phone"])

@@ -2,11 +2,9 @@ from django.db import migrations
 
 
 def seed_carriers(apps, schema_editor):
-    from shipping.carriers import DEFAULT_CARRIERS
+    from shipping.carriers import install_default_carriers
 
-    Carrier = apps.get_model("shipping", "Carrier")
-    for data in DEFAULT_CARRIERS:
-        Carrier.objects.update_or_create(code=data["code"], defaults=data)
+    install_default_carriers(apps.get_model("shipping", "Carrier"))
 
 
 class Migration(migrations.Migration):

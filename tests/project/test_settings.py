@@ -1,4 +1,4 @@
-"""The settings read the environment: embedded defaults with nothing set, a refusal in production without secrets."""
+"""Settings come from the environment: embedded defaults, or a refusal in production without secrets."""
 
 import json
 import os
@@ -16,7 +16,11 @@ PRODUCTION = {
 
 
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "EMAIL_", "DEBUG", "SECRET_", "ALLOWED_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "EMAIL_", "DEBUG", "SECRET_", "ALLOWED_"))
+    }
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120

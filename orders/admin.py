@@ -1,0 +1,410 @@
+"""Admin for orders, their timeline, returns, coupons and the notification outbox.
+
+The admin never assigns a status: orders, returns and notifications open read-only, and the admin actions
+call the same services as the dashboard and the API. A refused move is reported per row as an error
+message and changes nothing.
+"""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from shipping.admin import ShipmentInline
+from shop.admin import ReadOnlyAdminMixin, ReadOnlyInline, run_service_action
+from shop.templatetags.money import format_money
+
+from .models import (
+    Coupon,
+    CouponRedemption,
+    Notification,
+    NotificationStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Return,
+    ReturnLine,
+)
+from .notifications import enqueue_delivery
+from .services import (
+    Actor,
+    approve_return,
+    cancel_order,
+    deliver_order,
+    process_order,
+    receive_return,
+    refund_return,
+)
+
+ADMIN_CANCEL_REASON = _("Cancelled by an administrator")
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["sku", "name", "variant", "quantity", "unit_price", "line_total"]
+    readonly_fields = fields
+    verbose_name = _("item")
+    verbose_name_plural = _("items")
+
+    @admin.display(description=_("line total"))
+    def line_total(self, line):
+        return line.line_total
+
+
+class ReturnInline(ReadOnlyInline):
+    model = Return
+    fields = ["status", "reason", "refund_amount", "return_tracking_number", "requested_at", "refunded_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class OrderEventInline(ReadOnlyInline):
+    """The order's timeline, oldest first, exactly as the services wrote it."""
+
+    model = OrderEvent
+    fields = ["created_at", "kind", "message", "actor_kind", "actor"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+    verbose_name = _("timeline event")
+    verbose_name_plural = _("timeline")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "number",
+        "shop",
+        "email",
+        "status",
+        "payment_status",
+        "total_with_currency",
+        "placed_at",
+    ]
+    list_filter = ["status", "payment_status", "payment_method", "shop"]
+    # Exact lookups for what people paste (order and tracking numbers); contains for email and name.
+    # Searching a parcel's tracking number spans a one-to-many join; the changelist de-duplicates it.
+    search_fields = ["=number", "email", "customer__name", "=shipments__tracking_number"]
+    list_select_related = ["shop"]
+    date_hierarchy = "placed_at"
+    ordering = ["-placed_at", "-id"]
+    inlines = [OrderLineInline, ShipmentInline, ReturnInline, OrderEventInline]
+    actions = ["process_selected", "cancel_selected", "deliver_selected"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "shop",
+                    "customer",
+                    "email",
+                    "status",
+                    "cancel_reason",
+                    "note",
+                    "language",
+                )
+            },
+        ),
+        (
+            _("Payment"),
+            {
+                "fields": (
+                    "payment_status",
+                    "payment_method",
+                    "currency",
+                    "subtotal",
+                    "discount",
+                    "coupon",
+                    "shipping_price",
+                    "tax",
+                    "total",
+                    "refunded_total",
+                )
+            },
+        ),
+        (
+            _("Shipping address"),
+            {
+                "fields": (
+                    "ship_name",
+                    "ship_line1",
+                    "ship_line2",
+                    "ship_city",
+                    "ship_region",
+                    "ship_postal_code",
+                    "ship_country",
+                    "ship_phone",
+                )
+            },
+        ),
+        (
+            _("Dates"),
+            {
+                "fields": (
+                    "placed_at",
+                    "processed_at",
+                    "shipped_at",
+                    "delivered_at",
+                    "cancelled_at",
+                    "returned_at",
+                    "updated_at",
+                    "version",
+                )
+            },
+        ),
+    )
+    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_with_currency(self, order):
+        return format_money(order.total, order.currency)
+
+    def _run(self, request, queryset, call, success):
+        run_service_action(
+            request,
+            queryset.order_by("placed_at", "id"),
+            call,
+            describe=lambda order: order.number,
+            success=success,
+        )
+
+    @admin.action(description=_("Process selected orders"), permissions=["change"])
+    def process_selected(self, request, queryset):
+        by = Actor.seller(request.user)
+        self._run(
+            request,
+            queryset,
+            lambda order: process_order(order, by=by),
+            lambda count: (
+                ngettext("%(count)d order processed.", "%(count)d orders processed.", count)
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(description=_("Cancel selected orders"), permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        by = Actor.seller(request.user)
+        reason = str(ADMIN_CANCEL_REASON)
+        self._run(
+            request,
+            queryset,
+            lambda order: cancel_order(order, reason=reason, by=by),
+            lambda count: (
+                ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count)
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(description=_("Mark selected orders delivered"), permissions=["change"])
+    def deliver_selected(self, request, queryset):
+        by = Actor.seller(request.user)
+        self._run(
+            request,
+            queryset,
+            lambda order: deliver_order(order, by=by),
+            lambda count: (
+                ngettext("%(count)d order marked delivered.", "%(count)d orders marked delivered.", count)
+                % {"count": count}
+            ),
+        )
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order", "sku", "name", "variant", "quantity", "unit_price"]
+    search_fields = ["=order__number", "sku", "name"]
+    list_select_related = ["order"]
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "order", "kind", "message", "actor_kind", "actor"]
+    list_filter = ["kind", "actor_kind"]
+    search_fields = ["=order__number"]
+    list_select_related = ["order", "actor"]
+    ordering = ["-created_at", "-id"]
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ["order_line", "quantity"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_line")
+
+
+@admin.register(Return)
+class ReturnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "order", "status", "reason", "refund_amount", "requested_at", "refunded_at"]
+    list_filter = ["status"]
+    search_fields = ["=order__number", "order__email", "=return_tracking_number"]
+    list_select_related = ["order"]
+    fields = [
+        "order",
+        "status",
+        "reason",
+        "rejection_reason",
+        "refund_amount",
+        "return_tracking_number",
+        "requested_at",
+        "decided_at",
+        "received_at",
+        "refunded_at",
+    ]
+    readonly_fields = fields
+    inlines = [ReturnLineInline]
+    actions = ["approve_selected", "receive_selected", "refund_selected"]
+
+    def _run(self, request, queryset, call, success):
+        run_service_action(
+            request,
+            queryset.select_related("order").order_by("requested_at", "id"),
+            call,
+            describe=str,
+            success=success,
+        )
+
+    @admin.action(description=_("Approve selected returns"), permissions=["change"])
+    def approve_selected(self, request, queryset):
+        by = Actor.seller(request.user)
+        self._run(
+            request,
+            queryset,
+            lambda return_request: approve_return(return_request, by=by),
+            lambda count: (
+                ngettext("%(count)d return approved.", "%(count)d returns approved.", count)
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(description=_("Mark selected returns received"), permissions=["change"])
+    def receive_selected(self, request, queryset):
+        by = Actor.seller(request.user)
+        self._run(
+            request,
+            queryset,
+            lambda return_request: receive_return(return_request, by=by),
+            lambda count: (
+                ngettext("%(count)d return marked received.", "%(count)d returns marked received.", count)
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(description=_("Refund selected returns"), permissions=["change"])
+    def refund_selected(self, request, queryset):
+        by = Actor.seller(request.user)
+        self._run(
+            request,
+            queryset,
+            lambda return_request: refund_return(return_request, by=by),
+            lambda count: (
+                ngettext("%(count)d return refunded.", "%(count)d returns refunded.", count)
+                % {"count": count}
+            ),
+        )
+
+
+@admin.register(ReturnLine)
+class ReturnLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["return_request", "order_line", "quantity"]
+    search_fields = ["=return_request__order__number"]
+    list_select_related = ["return_request__order", "order_line"]
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "shop",
+        "kind",
+        "value",
+        "times_used",
+        "usage_limit",
+        "valid_window",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active", "shop"]
+    search_fields = ["code"]
+    list_select_related = ["shop"]
+    autocomplete_fields = ["shop"]
+    # Kept by the services: a use is taken when an order is placed and given back when it is cancelled.
+    readonly_fields = ["times_used", "created_at"]
+
+    @admin.display(description=_("valid"))
+    def valid_window(self, coupon):
+        start = timezone.localtime(coupon.valid_from).date() if coupon.valid_from else None
+        end = timezone.localtime(coupon.valid_until).date() if coupon.valid_until else None
+        if start and end:
+            return gettext("%(start)s to %(end)s") % {"start": start, "end": end}
+        if start:
+            return gettext("from %(start)s") % {"start": start}
+        if end:
+            return gettext("until %(end)s") % {"end": end}
+        return gettext("always")
+
+
+@admin.register(CouponRedemption)
+class CouponRedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["coupon", "order", "customer", "amount", "redeemed_at", "released_at"]
+    list_filter = ["coupon__shop"]
+    search_fields = ["coupon__code", "=order__number", "customer__email"]
+    list_select_related = ["coupon", "order", "customer"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "template",
+        "recipient",
+        "order",
+        "channel",
+        "status",
+        "attempts",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "template", "channel"]
+    search_fields = ["recipient", "=order__number"]
+    list_select_related = ["order"]
+    actions = ["retry_delivery"]
+
+    @admin.action(description=_("Retry delivery"), permissions=["change"])
+    def retry_delivery(self, request, queryset):
+        """Give failed rows a fresh round of attempts; the outbox task delivers them after the commit."""
+        with transaction.atomic():
+            failed = list(
+                queryset.select_for_update(of=("self",))
+                .filter(status=NotificationStatus.FAILED)
+                .values_list("pk", flat=True)
+            )
+            Notification.objects.filter(pk__in=failed).update(
+                status=NotificationStatus.QUEUED, attempts=0, next_attempt_at=timezone.now()
+            )
+            for pk in failed:
+                transaction.on_commit(lambda pk=pk: enqueue_delivery(pk))
+        skipped = queryset.count() - len(failed)
+        if failed:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d notification queued for delivery again.",
+                    "%(count)d notifications queued for delivery again.",
+                    len(failed),
+                )
+                % {"count": len(failed)},
+            )
+        if skipped:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d notification was not retried: only failed notifications can be.",
+                    "%(count)d notifications were not retried: only failed notifications can be.",
+                    skipped,
+                )
+                % {"count": skipped},
+            )

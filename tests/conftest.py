@@ -5,7 +5,7 @@ from tests.factories import MembershipFactory, ShopFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def default_carriers(request):
-    """The carriers a migration seeds. Transactional tests flush every table between tests, so put them back."""
+    """The carriers a migration seeds; transactional tests flush every table, so put them back."""
     if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
         request.fixturenames
     ):

@@ -30,11 +30,24 @@ THREADS = 20  # the connection pool holds 20 by default: one per thread, the tes
 JOIN_TIMEOUT = 60  # seconds; a thread still running after this is stuck
 
 
-@pytest.fixture(autouse=True)
-def carriers():
-    """Transactional tests flush the database after each test, seed rows included: put the carriers back."""
+def seed_carriers() -> None:
     for data in DEFAULT_CARRIERS:
         Carrier.objects.update_or_create(code=data["code"], defaults=data)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def carriers_for_whoever_comes_next(django_db_setup, django_db_blocker):
+    """Transactional tests flush the database after each test, the migration's seed rows included. Put the
+    carriers back once this module is done, for the tests after it and for a database kept by --reuse-db."""
+    yield
+    with django_db_blocker.unblock():
+        seed_carriers()
+
+
+@pytest.fixture(autouse=True)
+def carriers():
+    """The carriers the migration seeds, back after the previous test's flush."""
+    seed_carriers()
 
 
 @dataclass

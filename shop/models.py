@@ -86,6 +86,26 @@ class Shop(models.Model):
     ship_from_region = models.CharField(_("ship-from region"), max_length=100, blank=True)
     ship_from_postal_code = models.CharField(_("ship-from postal code"), max_length=20, blank=True)
     ship_from_country = models.CharField(_("ship-from country"), max_length=2, blank=True)
+    # Customer messages and scheduled jobs.
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default="#1d4ed8",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour such as #1d4ed8."))],
+    )
+    unpaid_expiry_hours = models.PositiveSmallIntegerField(
+        _("cancel unpaid orders after (hours)"), default=72, help_text=_("0 keeps unpaid orders open.")
+    )
+    stalled_after_days = models.PositiveSmallIntegerField(
+        _("parcel stalled after (days without a scan)"), default=5
+    )
+    send_delay_notices = models.BooleanField(_("tell buyers about delays"), default=True)
+    delay_coupon_percent = models.PositiveSmallIntegerField(
+        _("apology coupon with a delay notice (% off)"), default=0, help_text=_("0 sends no coupon.")
+    )
+    feedback_request_days = models.PositiveSmallIntegerField(
+        _("ask for feedback after delivery (days)"), default=3, help_text=_("0 sends no feedback request.")
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,7 @@ call the same services as the dashboard and the API. A refused move is reported 
 message and changes nothing.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
@@ -19,14 +20,17 @@ from .models import (
     Coupon,
     CouponRedemption,
     Notification,
-    NotificationStatus,
+    NotificationTemplate,
     Order,
     OrderEvent,
     OrderLine,
     Return,
     ReturnLine,
+    Suppression,
+    WebhookEndpoint,
 )
-from .notifications import enqueue_delivery
+from .notifications import CATALOGUE, retry_by_hand
+from .notifications.email import preview
 from .services import (
     Actor,
     approve_return,
@@ -377,26 +381,18 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def retry_delivery(self, request, queryset):
         """Give failed rows a fresh round of attempts; the outbox task delivers them after the commit."""
         with transaction.atomic():
-            failed = list(
-                queryset.select_for_update(of=("self",))
-                .filter(status=NotificationStatus.FAILED)
-                .values_list("pk", flat=True)
-            )
-            Notification.objects.filter(pk__in=failed).update(
-                status=NotificationStatus.QUEUED, attempts=0, next_attempt_at=timezone.now()
-            )
-            for pk in failed:
-                transaction.on_commit(lambda pk=pk: enqueue_delivery(pk))
-        skipped = queryset.count() - len(failed)
-        if failed:
+            selected = list(queryset.only("pk"))
+            retried = sum(retry_by_hand(notification) for notification in selected)
+        skipped = len(selected) - retried
+        if retried:
             messages.success(
                 request,
                 ngettext(
                     "%(count)d notification queued for delivery again.",
                     "%(count)d notifications queued for delivery again.",
-                    len(failed),
+                    retried,
                 )
-                % {"count": len(failed)},
+                % {"count": retried},
             )
         if skipped:
             messages.warning(
@@ -408,3 +404,48 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
                 % {"count": skipped},
             )
+
+
+class NotificationTemplateForm(forms.ModelForm):
+    template = forms.ChoiceField(label=_("message"), choices=[(name, name) for name in sorted(CATALOGUE)])
+
+    class Meta:
+        model = NotificationTemplate
+        fields = ["shop", "template", "subject", "body_text", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        shop, template, body_text = cleaned.get("shop"), cleaned.get("template"), cleaned.get("body_text")
+        if shop and template and body_text:
+            rendered = preview(shop, template, subject=cleaned.get("subject", ""), body_text=body_text)
+            if "error" in rendered:
+                self.add_error("body_text", rendered["error"])
+        return cleaned
+
+
+@admin.register(NotificationTemplate)
+class NotificationTemplateAdmin(admin.ModelAdmin):
+    form = NotificationTemplateForm
+    list_display = ["template", "shop", "subject", "is_active", "updated_at"]
+    list_filter = ["template", "is_active", "shop"]
+    search_fields = ["template", "subject", "shop__name"]
+    list_select_related = ["shop"]
+    autocomplete_fields = ["shop"]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email", "shop", "created_at"]
+    list_filter = ["shop"]
+    search_fields = ["email"]
+    list_select_related = ["shop"]
+    autocomplete_fields = ["shop"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "shop", "is_active", "created_at"]
+    list_filter = ["is_active", "shop"]
+    search_fields = ["url", "shop__name"]
+    list_select_related = ["shop"]
+    autocomplete_fields = ["shop"]

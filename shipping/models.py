@@ -67,6 +67,8 @@ class Shipment(models.Model):
     shipped_at = models.DateTimeField(_("shipped"))
     estimated_delivery = models.DateField(_("estimated delivery"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    # Set once when the parcel is found stalled (no scan for days, or past its estimate): reported once.
+    delay_reported_at = models.DateTimeField(_("delay reported"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shipment")

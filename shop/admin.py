@@ -6,12 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from orders.errors import ShipshapeError
 
-from .models import Customer, Membership, Shop, User
+from .models import ApiKey, Customer, IdempotencyRecord, Membership, Shop, User
 
 
 class ReadOnlyAdminMixin:
@@ -158,6 +159,10 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    def get_inlines(self, request, obj):
+        # Shops are granted once the user exists; the add form stays the plain email-and-password one.
+        return self.inlines if obj is not None else []
+
 
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
@@ -225,3 +230,46 @@ class CustomerAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A customer's orders belong to their shop: moving the customer would leak them to another shop.
         return [*self.readonly_fields, "shop"] if obj is not None else self.readonly_fields
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are issued where the secret can be shown once (dashboard, ``create_api_key``); here they are
+    listed and revoked."""
+
+    list_display = ["name", "shop", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["shop", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "=prefix", "shop__name"]
+    list_select_related = ["shop", "created_by"]
+    fields = ["name", "shop", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["shop", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(
+            request,
+            ngettext("%(count)d API key revoked.", "%(count)d API keys revoked.", revoked)
+            % {"count": revoked},
+        )
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "key",
+        "shop",
+        "method",
+        "path",
+        "status",
+        "response_status",
+        "created_at",
+        "completed_at",
+    ]
+    list_filter = ["status", "method", "shop"]
+    search_fields = ["=key", "path"]
+    list_select_related = ["shop"]

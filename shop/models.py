@@ -1,4 +1,10 @@
-"""The tenant: a Shop, the people who work in it (Membership) and the people who buy from it (Customer)."""
+"""The tenant: a Shop, the people who work in it (Membership) and the people who buy from it (Customer).
+
+Also the shop's API access: its API keys, idempotency records and carrier webhook secret.
+"""
+
+import hashlib
+import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -58,6 +64,14 @@ class User(AbstractUser):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
 slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", _("Use lowercase letters, digits and hyphens."))
 
 
@@ -105,6 +119,10 @@ class Shop(models.Model):
     )
     feedback_request_days = models.PositiveSmallIntegerField(
         _("ask for feedback after delivery (days)"), default=3, help_text=_("0 sends no feedback request.")
+    )
+    # Carriers sign their tracking webhooks with it (HMAC-SHA256); see docs/api.md.
+    carrier_webhook_secret = models.CharField(
+        _("carrier webhook secret"), max_length=64, default=new_webhook_secret
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -165,3 +183,96 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+# --- API access: keys, idempotent writes, the carrier webhook secret ---------------------------------
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A shop's key for /api/v1/. Only the SHA-256 of the secret is stored; the key is shown once."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("shop"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("What uses this key, e.g. the storefront."))
+    prefix = models.CharField(
+        _("prefix"), max_length=16, unique=True, help_text=_("The start of the key, to recognise it.")
+    )
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def issue(cls, *, shop: Shop, name: str, created_by=None) -> tuple["ApiKey", str]:
+        """Create a key and return it with the secret, which is never stored and cannot be shown again."""
+        prefix = f"ss_{secrets.token_hex(4)}"
+        raw_key = f"{prefix}_{secrets.token_urlsafe(32)}"
+        key = cls.objects.create(
+            shop=shop, name=name, prefix=prefix, key_hash=hash_api_key(raw_key), created_by=created_by
+        )
+        return key, raw_key
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with an ``Idempotency-Key``. The row is inserted before the write
+    runs, so a concurrent retry with the same key hits the unique constraint instead of writing twice."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="idempotency_records", verbose_name=_("shop")
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    status = models.CharField(
+        _("status"), max_length=12, choices=IdempotencyStatus.choices, default=IdempotencyStatus.IN_PROGRESS
+    )
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "key"], name="idempotency_unique_key_per_shop"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=IdempotencyStatus.values), name="idempotency_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.shop} {self.key} ({self.get_status_display()})"

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "orders",
     "shipping",
@@ -134,17 +136,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Longer than any retry delay (NOTIFICATION_RETRY_MAX_SECONDS), so Redis never re-delivers a waiting retry.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 # A request must never hang because the broker is down: publishing gives up quickly and the
 # outbox sweep re-queues whatever was not published.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Synced into django-celery-beat's tables at start, where admins can see and change it.
 CELERY_BEAT_SCHEDULE = {
     "sweep-notification-outbox": {"task": "orders.tasks.sweep_outbox", "schedule": 60.0},
+    "flag-late-orders": {"task": "orders.tasks.flag_late_orders", "schedule": 15 * 60.0},
+    "report-stalled-shipments": {"task": "orders.tasks.report_stalled_shipments", "schedule": 60 * 60.0},
+    "request-feedback": {"task": "orders.tasks.request_feedback", "schedule": 60 * 60.0},
+    "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 15 * 60.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------------------
@@ -206,15 +212,56 @@ if not DEBUG:
 
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # API keys first: a request without credentials then gets a 401 with WWW-Authenticate, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "shop.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["shop.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env.str("API_RATE_LIMIT", default="1200/minute"),
+        "carrier_webhook": env.str("CARRIER_WEBHOOK_RATE_LIMIT", default="600/minute"),
+    },
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "shop.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shipshape API",
+    "DESCRIPTION": "Orders, shipments, returns, coupons and events of one shop. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package: no CDN needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.states.OrderStatus",
+        "PaymentStatusEnum": "orders.states.PaymentStatus",
+        "ShipmentStatusEnum": "shipping.models.ShipmentStatus",
+    },
 }
 
 # --- Shipshape ------------------------------------------------------------------------------------
 SHIPSHAPE = {
-    # How long a broker publish may take before the request gives up and leaves the row to the sweep.
-    "NOTIFICATION_PUBLISH_TIMEOUT": env.float("NOTIFICATION_PUBLISH_TIMEOUT", default=2.0),
+    # After a failed publish, requests stop trying the broker for this long; the sweep re-queues the rows.
+    "NOTIFICATION_PUBLISH_PAUSE": env.float("NOTIFICATION_PUBLISH_PAUSE", default=15.0),
     "NOTIFICATION_MAX_ATTEMPTS": env.int("NOTIFICATION_MAX_ATTEMPTS", default=8),
+    # Backoff: the n-th retry waits a random time up to base × 2^(n-1), capped; 8 attempts span about 20 min.
+    "NOTIFICATION_RETRY_BASE_SECONDS": env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=10.0),
+    "NOTIFICATION_RETRY_MAX_SECONDS": env.float("NOTIFICATION_RETRY_MAX_SECONDS", default=1800.0),
+    # A queued row this long past due is taken to be lost by the broker and re-queued by the sweep.
+    "NOTIFICATION_SWEEP_GRACE_SECONDS": env.int("NOTIFICATION_SWEEP_GRACE_SECONDS", default=60),
 }
 
 LOGGING = {

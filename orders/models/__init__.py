@@ -1,6 +1,13 @@
 from .coupons import Coupon, CouponKind, CouponRedemption
 from .events import ActorKind, EventKind, OrderEvent
-from .notifications import Channel, Notification, NotificationStatus
+from .notifications import (
+    Channel,
+    Notification,
+    NotificationStatus,
+    NotificationTemplate,
+    Suppression,
+    WebhookEndpoint,
+)
 from .order import Order, OrderLine
 from .returns import Return, ReturnLine, ReturnStatus
 
@@ -13,10 +20,13 @@ __all__ = [
     "EventKind",
     "Notification",
     "NotificationStatus",
+    "NotificationTemplate",
     "Order",
     "OrderEvent",
     "OrderLine",
     "Return",
     "ReturnLine",
     "ReturnStatus",
+    "Suppression",
+    "WebhookEndpoint",
 ]

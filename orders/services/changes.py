@@ -69,7 +69,10 @@ def save_change(order: Order, fields: list[str]) -> None:
 
 
 def record_event(order: Order, kind: str, *, by: Actor, message: str = "", data: dict | None = None, at=None) -> OrderEvent:
-    return OrderEvent.objects.create(
+    """Write a timeline row; the shop's webhook endpoints get the event through the outbox."""
+    from ..notifications import queue_webhooks
+
+    event = OrderEvent.objects.create(
         order=order,
         kind=kind,
         message=str(message)[:500],
@@ -78,6 +81,8 @@ def record_event(order: Order, kind: str, *, by: Actor, message: str = "", data:
         actor_kind=by.kind,
         created_at=at or timezone.now(),
     )
+    queue_webhooks(order, event)
+    return event
 
 
 STATUS_EVENT = {

@@ -205,8 +205,13 @@ def ship_order(
 
 
 @transaction.atomic
-def deliver_shipment(shipment: Shipment, *, by: Actor, delivered_at=None, description: str = "") -> Order:
-    """Mark one parcel delivered; the order becomes delivered with its last parcel."""
+def deliver_shipment(
+    shipment: Shipment, *, by: Actor, delivered_at=None, description: str = "", add_scan: bool = True
+) -> Order:
+    """Mark one parcel delivered; the order becomes delivered with its last parcel.
+
+    ``add_scan=False`` when the caller already recorded the carrier's delivered scan.
+    """
     order = lock_order(shipment.order_id)
     shipment = Shipment.objects.select_for_update().select_related("carrier").get(pk=shipment.pk)
     if shipment.status == ShipmentStatus.DELIVERED:
@@ -214,7 +219,7 @@ def deliver_shipment(shipment: Shipment, *, by: Actor, delivered_at=None, descri
     if order.status not in (OrderStatus.PROCESSED, OrderStatus.SHIPPED):
         move(order, OrderStatus.DELIVERED)  # raises IllegalTransition
     delivered_at = delivered_at or timezone.now()
-    _mark_delivered(shipment, delivered_at, by=by, description=description)
+    _mark_delivered(shipment, delivered_at, by=by, description=description, add_scan=add_scan)
     if order.status == OrderStatus.SHIPPED and not order.shipments.exclude(status=ShipmentStatus.DELIVERED).exists():
         save_change(order, move(order, OrderStatus.DELIVERED, now=delivered_at))
         event = record_event(order, EventKind.DELIVERED, by=by, message=_("Order delivered"), at=delivered_at)
@@ -233,10 +238,12 @@ def deliver_shipment(shipment: Shipment, *, by: Actor, delivered_at=None, descri
     return order
 
 
-def _mark_delivered(shipment: Shipment, delivered_at, *, by: Actor, description: str = "") -> None:
+def _mark_delivered(shipment: Shipment, delivered_at, *, by: Actor, description: str = "", add_scan: bool = True) -> None:
     shipment.status = ShipmentStatus.DELIVERED
     shipment.delivered_at = delivered_at
     shipment.save(update_fields=["status", "delivered_at"])
+    if not add_scan:
+        return
     TrackingEvent.objects.create(
         shipment=shipment,
         occurred_at=delivered_at,

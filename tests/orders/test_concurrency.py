@@ -19,8 +19,7 @@ from orders.errors import CouponRejected, IllegalTransition, InvalidInput, Ships
 from orders.models import CouponRedemption, EventKind, Notification, Order, OrderEvent, ReturnLine
 from orders.services import Actor, LineSpec, ParcelSpec, cancel_order, request_return, ship_order
 from orders.states import OrderStatus, PaymentStatus, is_allowed
-from shipping.carriers import DEFAULT_CARRIERS
-from shipping.models import Carrier, Shipment, ShipmentLine, TrackingEvent
+from shipping.models import Shipment, ShipmentLine, TrackingEvent
 from shop.models import Customer
 from tests.factories import ADDRESS, SELLER, CouponFactory, ShopFactory, order_in, place, tracking_number
 
@@ -28,26 +27,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 THREADS = 20  # the connection pool holds 20 by default: one per thread, the test's own is handed back first
 JOIN_TIMEOUT = 60  # seconds; a thread still running after this is stuck
-
-
-def seed_carriers() -> None:
-    for data in DEFAULT_CARRIERS:
-        Carrier.objects.update_or_create(code=data["code"], defaults=data)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def carriers_for_whoever_comes_next(django_db_setup, django_db_blocker):
-    """Transactional tests flush the database after each test, the migration's seed rows included. Put the
-    carriers back once this module is done, for the tests after it and for a database kept by --reuse-db."""
-    yield
-    with django_db_blocker.unblock():
-        seed_carriers()
-
-
-@pytest.fixture(autouse=True)
-def carriers():
-    """The carriers the migration seeds, back after the previous test's flush."""
-    seed_carriers()
 
 
 @dataclass
@@ -390,7 +369,7 @@ def test_orders_racing_for_one_tracking_number_leave_only_the_winner_shipped():
     """Each order's second parcel claims the same number: the losers fail after their first parcel was written
     (the database's unique constraint catches what the up-front check could not see) and keep nothing."""
     shop = ShopFactory()
-    orders = [order_in(OrderStatus.PROCESSED, shop=shop) for _ in range(THREADS)]
+    orders = [order_in(OrderStatus.PROCESSED, shop=shop) for _ in range(10)]
     before = {order.pk: (order.version, Notification.objects.filter(order=order).count()) for order in orders}
     shared = tracking_number()
 
@@ -402,9 +381,9 @@ def test_orders_racing_for_one_tracking_number_leave_only_the_winner_shipped():
         ]
         return lambda: ship_order(order, parcels=parcels, by=SELLER)
 
-    outcomes = run_together([ship(order) for order in orders])
+    outcomes = run_together([ship(order) for order in orders], threads=len(orders))
 
-    assert tally(outcomes) == {"ok": 1, "InvalidInput(duplicate_tracking_number)": THREADS - 1}
+    assert tally(outcomes) == {"ok": 1, "InvalidInput(duplicate_tracking_number)": len(orders) - 1}
     for order, outcome in zip(orders, outcomes, strict=True):
         if outcome.ok:
             order.refresh_from_db()

@@ -138,7 +138,9 @@ def test_a_quote_without_a_known_customer_for_returning_only(shop):
 )
 def test_the_discount_of_each_kind(kind, value, subtotal, shipping, discount):
     coupon = Coupon(kind=kind, value=Decimal(value))
-    assert discount_for(coupon, subtotal=Decimal(subtotal), shipping_price=Decimal(shipping)) == Decimal(discount)
+    assert discount_for(coupon, subtotal=Decimal(subtotal), shipping_price=Decimal(shipping)) == Decimal(
+        discount
+    )
 
 
 def test_order_totals_with_each_kind(shop):
@@ -159,7 +161,11 @@ def test_placing_takes_a_use_and_cancelling_gives_it_back(shop):
     coupon.refresh_from_db()
     assert coupon.times_used == 1
     redemption = CouponRedemption.objects.get(order=order)
-    assert (redemption.coupon, redemption.customer, redemption.amount) == (coupon, order.customer, Decimal("3.95"))
+    assert (redemption.coupon, redemption.customer, redemption.amount) == (
+        coupon,
+        order.customer,
+        Decimal("3.95"),
+    )
     assert redemption.released_at is None
     assert order.events.get(kind="placed").data["coupon"] == "TAKEONE"
 

@@ -44,7 +44,12 @@ def written(order):
 # Each change, from the state it starts in, and the emails it queues.
 CHANGES = [
     ("process", OrderStatus.PENDING, lambda o: process_order(o, by=SELLER), ["order_processed"]),
-    ("cancel", OrderStatus.PROCESSED, lambda o: cancel_order(o, reason="Out of stock", by=SELLER), ["order_cancelled"]),
+    (
+        "cancel",
+        OrderStatus.PROCESSED,
+        lambda o: cancel_order(o, reason="Out of stock", by=SELLER),
+        ["order_cancelled"],
+    ),
     (
         "ship",
         OrderStatus.PROCESSED,
@@ -62,7 +67,9 @@ CHANGES = [
 
 
 @pytest.mark.parametrize(("name", "start", "change", "templates"), CHANGES, ids=[c[0] for c in CHANGES])
-def test_each_change_writes_its_notification_rows(shop, django_capture_on_commit_callbacks, name, start, change, templates):
+def test_each_change_writes_its_notification_rows(
+    shop, django_capture_on_commit_callbacks, name, start, change, templates
+):
     order = order_in(start, shop=shop)
     existing = set(Notification.objects.filter(order=order).values_list("pk", flat=True))
     with django_capture_on_commit_callbacks() as callbacks:
@@ -90,13 +97,19 @@ REFUSALS = [
     ("illegal-move", OrderStatus.DELIVERED, lambda o: process_order(o, by=SELLER)),
     ("no-reason", OrderStatus.PENDING, lambda o: cancel_order(o, reason="", by=SELLER)),
     ("stale", OrderStatus.PENDING, lambda o: process_order(o, by=SELLER, expected_version=o.version + 5)),
-    ("address-after-shipping", OrderStatus.SHIPPED, lambda o: change_shipping_address(o, address=ADDRESS, by=SELLER)),
+    (
+        "address-after-shipping",
+        OrderStatus.SHIPPED,
+        lambda o: change_shipping_address(o, address=ADDRESS, by=SELLER),
+    ),
     ("unpaid", OrderStatus.PENDING, None),
 ]
 
 
 @pytest.mark.parametrize(("name", "start", "change"), REFUSALS, ids=[r[0] for r in REFUSALS])
-def test_a_refused_change_writes_no_event_and_no_notification(shop, django_capture_on_commit_callbacks, name, start, change):
+def test_a_refused_change_writes_no_event_and_no_notification(
+    shop, django_capture_on_commit_callbacks, name, start, change
+):
     if change is None:
         order = order_in(start, shop=shop, paid=False)
         change = lambda o: process_order(o, by=SELLER)  # noqa: E731
@@ -109,7 +122,9 @@ def test_a_refused_change_writes_no_event_and_no_notification(shop, django_captu
     assert callbacks == []
 
 
-def test_a_shipment_whose_second_parcel_is_wrong_leaves_nothing_behind(shop, django_capture_on_commit_callbacks):
+def test_a_shipment_whose_second_parcel_is_wrong_leaves_nothing_behind(
+    shop, django_capture_on_commit_callbacks
+):
     order = order_in(OrderStatus.PROCESSED, shop=shop)
     tee, cap = order.lines.order_by("id")
     before = written(order)
@@ -127,7 +142,9 @@ def test_a_shipment_whose_second_parcel_is_wrong_leaves_nothing_behind(shop, dja
     assert callbacks == []
 
 
-def test_a_failure_after_the_rows_are_written_rolls_everything_back(shop, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_failure_after_the_rows_are_written_rolls_everything_back(
+    shop, monkeypatch, django_capture_on_commit_callbacks
+):
     """If anything breaks after the event and the first email row are written, none of it survives."""
     order = order_in(OrderStatus.PROCESSED, shop=shop)
     real_queue = notifications.queue_customer_email
@@ -174,7 +191,9 @@ def test_after_the_commit_the_buyer_gets_the_email(shop, django_capture_on_commi
     assert notification.sent_at is not None
     assert message.extra_headers["X-Shipshape-Notification"] == notification.dedupe_key
     # The sending shows on the timeline.
-    assert order.events.filter(kind=EventKind.NOTIFICATION_SENT, data__notification_id=notification.pk).exists()
+    assert order.events.filter(
+        kind=EventKind.NOTIFICATION_SENT, data__notification_id=notification.pk
+    ).exists()
 
 
 def test_a_notification_is_sent_once_however_often_delivery_runs(shop):

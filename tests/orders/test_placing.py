@@ -1,4 +1,4 @@
-"""Placing an order: numbers, the buyer's link, the customer, and refusing bad input without writing anything."""
+"""Placing an order: numbers, the buyer's link, the customer; bad input is refused and nothing is written."""
 
 import math
 import re
@@ -53,7 +53,11 @@ def test_a_placed_order(shop):
     assert order.customer.name == "Ada Buyer"
     assert order.customer.phone == "+44 1234"
     assert order.currency == shop.currency
-    assert (order.subtotal, order.discount, order.total) == (Decimal("39.50"), Decimal("0.00"), Decimal("46.00"))
+    assert (order.subtotal, order.discount, order.total) == (
+        Decimal("39.50"),
+        Decimal("0.00"),
+        Decimal("46.00"),
+    )
     assert order.note == "Leave at the door"
     assert order.ship_country == "GB"
     assert order.version == 1
@@ -61,7 +65,11 @@ def test_a_placed_order(shop):
     event = order.events.get()
     assert (event.kind, event.data["total"]) == (EventKind.PLACED, "46.00")
     notification = Notification.objects.get(order=order)
-    assert (notification.template, notification.recipient, notification.event) == ("order_confirmed", order.email, event)
+    assert (notification.template, notification.recipient, notification.event) == (
+        "order_confirmed",
+        order.email,
+        event,
+    )
 
 
 def test_a_returning_buyer_is_the_same_customer(shop):

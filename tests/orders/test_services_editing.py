@@ -20,7 +20,13 @@ from orders.services import (
 from orders.states import OrderStatus
 from tests.factories import ADDRESS, SELLER, CouponFactory, UserFactory, order_in, place, tracking_number
 
-NEW_ADDRESS = {"name": "Ada Buyer", "line1": "3 Quay Lane", "city": "Bristol", "postal_code": "BS1 4DJ", "country": "gb"}
+NEW_ADDRESS = {
+    "name": "Ada Buyer",
+    "line1": "3 Quay Lane",
+    "city": "Bristol",
+    "postal_code": "BS1 4DJ",
+    "country": "gb",
+}
 
 
 def counts(order):
@@ -115,7 +121,14 @@ def test_a_stale_address_form_is_refused(shop):
 
 def specs_of(order):
     return [
-        LineSpec(id=line.pk, sku=line.sku, name=line.name, variant=line.variant, quantity=line.quantity, unit_price=line.unit_price)
+        LineSpec(
+            id=line.pk,
+            sku=line.sku,
+            name=line.name,
+            variant=line.variant,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
         for line in order.lines.order_by("id")
     ]
 
@@ -126,7 +139,17 @@ def test_changing_quantity_and_variant_recomputes_the_totals(shop):
     old_total = order.total
     order = modify_lines(
         order,
-        lines=[LineSpec(id=tee.id, sku=tee.sku, name=tee.name, variant="L / black", quantity=3, unit_price=tee.unit_price), cap],
+        lines=[
+            LineSpec(
+                id=tee.id,
+                sku=tee.sku,
+                name=tee.name,
+                variant="L / black",
+                quantity=3,
+                unit_price=tee.unit_price,
+            ),
+            cap,
+        ],
         by=SELLER,
     )
     order.refresh_from_db()
@@ -147,7 +170,9 @@ def test_adding_and_removing_lines(shop):
     order = order_in(OrderStatus.PENDING, shop=shop)
     tee, cap = specs_of(order)
     order = modify_lines(
-        order, lines=[tee, LineSpec(sku="SOCK", name="Socks", quantity=4, unit_price=Decimal("3.00"))], by=SELLER
+        order,
+        lines=[tee, LineSpec(sku="SOCK", name="Socks", quantity=4, unit_price=Decimal("3.00"))],
+        by=SELLER,
     )
     assert sorted(order.lines.values_list("sku", "quantity")) == [("SOCK", 4), ("TEE-M-BLK", 2)]
     assert not OrderLine.objects.filter(pk=cap.id).exists()
@@ -193,7 +218,7 @@ def test_the_coupon_discount_follows_the_new_items(shop):
     CouponFactory(shop=shop, code="TENOFF", kind=CouponKind.PERCENTAGE, value=Decimal("10"))
     order = place(shop, coupon_code="TENOFF")
     assert order.discount == Decimal("3.95")
-    tee, cap = specs_of(order)
+    tee, _cap = specs_of(order)
     order = modify_lines(order, lines=[tee], by=SELLER)
     order.refresh_from_db()
     assert order.discount == Decimal("3.00")
@@ -202,9 +227,11 @@ def test_the_coupon_discount_follows_the_new_items(shop):
 
 
 def test_a_coupon_that_no_longer_applies_refuses_the_change(shop):
-    coupon = CouponFactory(shop=shop, code="BIG", kind=CouponKind.FIXED, value=Decimal("5"), min_subtotal=Decimal("35"))
+    coupon = CouponFactory(
+        shop=shop, code="BIG", kind=CouponKind.FIXED, value=Decimal("5"), min_subtotal=Decimal("35")
+    )
     order = place(shop, coupon_code="BIG")
-    tee, cap = specs_of(order)
+    tee, _cap = specs_of(order)
     before = counts(order)
     with pytest.raises(CouponRejected) as excinfo:
         modify_lines(order, lines=[tee], by=SELLER)  # 30.00 < 35.00
@@ -217,9 +244,11 @@ def test_a_coupon_that_no_longer_applies_refuses_the_change(shop):
 
 
 def test_a_coupon_that_no_longer_applies_can_be_dropped(shop):
-    coupon = CouponFactory(shop=shop, code="BIG", kind=CouponKind.FIXED, value=Decimal("5"), min_subtotal=Decimal("35"))
+    coupon = CouponFactory(
+        shop=shop, code="BIG", kind=CouponKind.FIXED, value=Decimal("5"), min_subtotal=Decimal("35")
+    )
     order = place(shop, coupon_code="BIG")
-    tee, cap = specs_of(order)
+    tee, _cap = specs_of(order)
     order = modify_lines(order, lines=[tee], by=SELLER, drop_coupon_if_invalid=True)
     order.refresh_from_db()
     assert order.coupon is None
@@ -237,7 +266,11 @@ def test_a_used_up_coupon_stays_on_the_order_that_holds_it(shop):
     coupon = CouponFactory(shop=shop, code="ONCE", usage_limit=1)
     order = place(shop, coupon_code="ONCE")
     tee, cap = specs_of(order)
-    order = modify_lines(order, lines=[tee, LineSpec(id=cap.id, sku=cap.sku, name=cap.name, quantity=2, unit_price=cap.unit_price)], by=SELLER)
+    order = modify_lines(
+        order,
+        lines=[tee, LineSpec(id=cap.id, sku=cap.sku, name=cap.name, quantity=2, unit_price=cap.unit_price)],
+        by=SELLER,
+    )
     order.refresh_from_db()
     assert order.coupon == coupon
     coupon.refresh_from_db()
@@ -250,7 +283,7 @@ def test_a_coupon_that_expired_since_the_order_was_placed_still_holds(shop):
     order = place(shop, coupon_code="SUMMER")
     coupon.valid_until = order.placed_at + timedelta(microseconds=1)  # expired right after the order
     coupon.save()
-    tee, cap = specs_of(order)
+    tee, _cap = specs_of(order)
     order = modify_lines(order, lines=[tee], by=SELLER)
     order.refresh_from_db()
     assert order.coupon == coupon
@@ -266,7 +299,12 @@ def test_a_note_is_on_the_timeline_but_the_buyer_is_not_told(shop):
     notifications = Notification.objects.filter(order=order).count()
     add_note(order, text="  Gift wrap, please  ", by=Actor.seller(user))
     event = order.events.order_by("id").last()
-    assert (event.kind, event.message, event.actor, event.actor_kind) == (EventKind.NOTE, "Gift wrap, please", user, "seller")
+    assert (event.kind, event.message, event.actor, event.actor_kind) == (
+        EventKind.NOTE,
+        "Gift wrap, please",
+        user,
+        "seller",
+    )
     assert Notification.objects.filter(order=order).count() == notifications
 
 

@@ -59,7 +59,9 @@ def ship_in_two(order):
 
 def test_shipping_one_line_keeps_the_order_processed_then_the_rest_ships_it(processed):
     tee, cap = lines_of(processed)
-    order = ship_order(processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 2})], by=SELLER)
+    order = ship_order(
+        processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 2})], by=SELLER
+    )
     assert order.status == OrderStatus.PROCESSED
     assert order.shipped_at is None
     assert order.unshipped_quantities() == {cap.pk: 1}
@@ -121,7 +123,9 @@ def test_a_parcel_with_wrong_items_is_refused(processed, make_lines, code):
     before = counts(processed)
     with pytest.raises(InvalidInput) as excinfo:
         ship_order(
-            processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines=make_lines(tee, cap))], by=SELLER
+            processed,
+            parcels=[ParcelSpec(tracking_number=tracking_number(), lines=make_lines(tee, cap))],
+            by=SELLER,
         )
     assert excinfo.value.code == code
     assert excinfo.value.field == "lines"
@@ -129,11 +133,15 @@ def test_a_parcel_with_wrong_items_is_refused(processed, make_lines, code):
 
 
 def test_an_item_already_shipped_cannot_ship_again(processed):
-    tee, cap = lines_of(processed)
-    ship_order(processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 2})], by=SELLER)
+    tee, _cap = lines_of(processed)
+    ship_order(
+        processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 2})], by=SELLER
+    )
     before = counts(processed)
     with pytest.raises(InvalidInput) as excinfo:
-        ship_order(processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 1})], by=SELLER)
+        ship_order(
+            processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 1})], by=SELLER
+        )
     assert excinfo.value.code == "already_shipped"
     assert counts(processed) == before
 
@@ -172,7 +180,9 @@ def test_a_number_several_carriers_use_asks_which_one(processed):
     assert sorted(excinfo.value.details["candidates"]) == ["fedex", "usps"]
     assert counts(processed) == before
 
-    order = ship_order(processed, parcels=[ParcelSpec(tracking_number=number, carrier_code="usps")], by=SELLER)
+    order = ship_order(
+        processed, parcels=[ParcelSpec(tracking_number=number, carrier_code="usps")], by=SELLER
+    )
     assert order.shipments.get().carrier.code == "usps"
 
 
@@ -184,7 +194,9 @@ def test_a_number_no_carrier_uses_asks_for_the_carrier(processed):
 
 def test_an_unknown_carrier_is_refused(processed):
     with pytest.raises(InvalidInput) as excinfo:
-        ship_order(processed, parcels=[ParcelSpec(tracking_number="X1", carrier_code="pigeon-post")], by=SELLER)
+        ship_order(
+            processed, parcels=[ParcelSpec(tracking_number="X1", carrier_code="pigeon-post")], by=SELLER
+        )
     assert excinfo.value.code == "unknown_carrier"
 
 
@@ -264,7 +276,9 @@ def test_the_last_parcel_delivered_delivers_the_order(processed):
     assert order.delivered_at is not None
     assert order.events.order_by("id").last().kind == EventKind.DELIVERED
     assert Notification.objects.filter(order=order, template="order_delivered").count() == 1
-    assert TrackingEvent.objects.filter(shipment=second, status=ShipmentStatus.DELIVERED, source="carrier").exists()
+    assert TrackingEvent.objects.filter(
+        shipment=second, status=ShipmentStatus.DELIVERED, source="carrier"
+    ).exists()
 
 
 def test_a_parcel_delivered_twice_is_refused(processed):
@@ -279,7 +293,9 @@ def test_a_parcel_delivered_twice_is_refused(processed):
 
 def test_a_parcel_of_a_partly_shipped_order_can_arrive_first(processed):
     tee, _cap = lines_of(processed)
-    order = ship_order(processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 2})], by=SELLER)
+    order = ship_order(
+        processed, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={tee.pk: 2})], by=SELLER
+    )
     order = deliver_shipment(order.shipments.get(), by=Actor.carrier())
     assert order.status == OrderStatus.PROCESSED
     order = ship_order(order, parcels=[ParcelSpec(tracking_number=tracking_number())], by=SELLER)
@@ -297,7 +313,9 @@ def test_delivering_by_hand_marks_every_parcel_delivered(processed):
     second.refresh_from_db()
     assert second.delivered_at == order.delivered_at
     assert Notification.objects.filter(order=order, template="order_delivered").count() == 1
-    assert TrackingEvent.objects.filter(shipment=second, status=ShipmentStatus.DELIVERED, source="seller").exists()
+    assert TrackingEvent.objects.filter(
+        shipment=second, status=ShipmentStatus.DELIVERED, source="seller"
+    ).exists()
 
 
 def test_returned_to_sender(shop):
@@ -307,7 +325,11 @@ def test_returned_to_sender(shop):
     assert order.returned_at is not None
     assert set(order.shipments.values_list("status", flat=True)) == {ShipmentStatus.RETURNED_TO_SENDER}
     event = order.events.order_by("id").last()
-    assert (event.kind, event.message, event.actor_kind) == (EventKind.RETURNED_TO_SENDER, "Address not found", "carrier")
+    assert (event.kind, event.message, event.actor_kind) == (
+        EventKind.RETURNED_TO_SENDER,
+        "Address not found",
+        "carrier",
+    )
     notification = Notification.objects.get(order=order, template="order_returned")
     assert notification.context == {"reason": "Address not found"}
     assert notification.event == event
@@ -327,8 +349,16 @@ def test_a_change_against_an_old_version_is_refused(processed):
     assert order.version == opened_version + 1
     before = counts(order)
     with pytest.raises(StaleVersion) as excinfo:
-        ship_order(order, parcels=[ParcelSpec(tracking_number=tracking_number())], by=SELLER, expected_version=opened_version)
-    assert excinfo.value.details == {"expected_version": opened_version, "current_version": opened_version + 1}
+        ship_order(
+            order,
+            parcels=[ParcelSpec(tracking_number=tracking_number())],
+            by=SELLER,
+            expected_version=opened_version,
+        )
+    assert excinfo.value.details == {
+        "expected_version": opened_version,
+        "current_version": opened_version + 1,
+    }
     assert excinfo.value.http_status == 409
     assert counts(order) == before
 

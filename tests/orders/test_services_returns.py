@@ -1,4 +1,5 @@
-"""Returns: the buyer asks, the seller approves or rejects, receives and refunds; the last refund returns the order."""
+"""Returns: the buyer asks; the seller approves or rejects, receives and refunds. The last refund returns the
+order."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -70,7 +71,11 @@ def test_the_buyer_asks_within_the_window(delivered):
     assert delivered.status == OrderStatus.DELIVERED
     assert delivered.version == version + 1
     event = delivered.events.order_by("id").last()
-    assert (event.kind, event.actor_kind, event.data["return_id"]) == (EventKind.RETURN_REQUESTED, "buyer", return_request.pk)
+    assert (event.kind, event.actor_kind, event.data["return_id"]) == (
+        EventKind.RETURN_REQUESTED,
+        "buyer",
+        return_request.pk,
+    )
 
 
 def test_the_window_has_closed_for_the_buyer_but_not_for_the_seller(delivered):
@@ -83,7 +88,10 @@ def test_the_window_has_closed_for_the_buyer_but_not_for_the_seller(delivered):
     assert "30" in excinfo.value.message
     assert counts(delivered) == before
 
-    assert request_return(delivered, lines={tee.pk: 1}, reason="Goodwill", by=SELLER).status == ReturnStatus.REQUESTED
+    assert (
+        request_return(delivered, lines={tee.pk: 1}, reason="Goodwill", by=SELLER).status
+        == ReturnStatus.REQUESTED
+    )
 
 
 @pytest.mark.parametrize("status", [OrderStatus.PROCESSED, OrderStatus.SHIPPED, OrderStatus.CANCELLED])
@@ -126,7 +134,10 @@ def test_a_rejected_return_frees_its_items(delivered):
     with pytest.raises(InvalidInput):
         request_return(delivered, lines={tee.pk: 1}, reason="Too small", by=BUYER)
     reject_return(first, reason="Worn and washed", by=SELLER)
-    assert request_return(delivered, lines={tee.pk: 2}, reason="Too small", by=BUYER).status == ReturnStatus.REQUESTED
+    assert (
+        request_return(delivered, lines={tee.pk: 2}, reason="Too small", by=BUYER).status
+        == ReturnStatus.REQUESTED
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,8 +193,14 @@ def test_a_rejected_return_tells_the_buyer_why(delivered):
     assert counts(delivered) == before
     reject_return(return_request, reason="Worn and washed", by=SELLER)
     return_request.refresh_from_db()
-    assert (return_request.status, return_request.rejection_reason) == (ReturnStatus.REJECTED, "Worn and washed")
-    assert Notification.objects.get(order=delivered, template="return_rejected").context["reason"] == "Worn and washed"
+    assert (return_request.status, return_request.rejection_reason) == (
+        ReturnStatus.REJECTED,
+        "Worn and washed",
+    )
+    assert (
+        Notification.objects.get(order=delivered, template="return_rejected").context["reason"]
+        == "Worn and washed"
+    )
 
 
 RETURN_SERVICES = {
@@ -206,11 +223,16 @@ LEGAL_RETURN_MOVES = {
     (ReturnStatus.RECEIVED, ReturnStatus.REFUNDED),
 }
 ILLEGAL_RETURN_MOVES = [
-    (source, target) for source in RETURN_PATHS for target in RETURN_SERVICES if (source, target) not in LEGAL_RETURN_MOVES
+    (source, target)
+    for source in RETURN_PATHS
+    for target in RETURN_SERVICES
+    if (source, target) not in LEGAL_RETURN_MOVES
 ]
 
 
-@pytest.mark.parametrize(("source", "target"), ILLEGAL_RETURN_MOVES, ids=[f"{a}->{b}" for a, b in ILLEGAL_RETURN_MOVES])
+@pytest.mark.parametrize(
+    ("source", "target"), ILLEGAL_RETURN_MOVES, ids=[f"{a}->{b}" for a, b in ILLEGAL_RETURN_MOVES]
+)
 def test_illegal_return_moves_are_refused(delivered, source, target):
     tee, _cap = lines_of(delivered)
     return_request = request_return(delivered, lines={tee.pk: 1}, reason="Too small", by=BUYER)

@@ -65,7 +65,9 @@ def mover(source: str, target: str):
     if target == S.CANCELLED:
         return lambda order: cancel_order(order, reason="Buyer changed their mind", by=SELLER)
     if target == S.SHIPPED:
-        return lambda order: ship_order(order, parcels=[ParcelSpec(tracking_number=tracking_number())], by=SELLER)
+        return lambda order: ship_order(
+            order, parcels=[ParcelSpec(tracking_number=tracking_number())], by=SELLER
+        )
     if target == S.DELIVERED:
         return lambda order: deliver_order(order, by=SELLER)
     if target == S.RETURNED and source == S.DELIVERED:
@@ -150,7 +152,7 @@ def test_allowed_moves(status, moves):
 
 
 def test_cancelled_and_returned_are_the_final_states():
-    assert states.FINAL_STATES == {S.CANCELLED, S.RETURNED}
+    assert {S.CANCELLED, S.RETURNED} == states.FINAL_STATES
 
 
 def test_each_state_after_pending_has_its_timestamp():
@@ -216,7 +218,9 @@ def test_a_delivered_order_returns_only_when_everything_came_back(shop):
 def test_a_processed_order_that_is_not_fully_packed_stays_processed(shop):
     order = order_in(S.PROCESSED, shop=shop)
     line = order.lines.first()
-    order = ship_order(order, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={line.pk: 1})], by=SELLER)
+    order = ship_order(
+        order, parcels=[ParcelSpec(tracking_number=tracking_number(), lines={line.pk: 1})], by=SELLER
+    )
     assert order.status == S.PROCESSED
     with pytest.raises(TransitionBlocked):
         states.check_transition(order, S.SHIPPED)

@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: a demo shop to sign in to, a second shop to show isolation, and orders in every state.
+"""``manage.py seed_demo``: a demo shop to sign in to, a second shop to show isolation, orders in every state.
 
 Safe to run again: what exists is kept (users, shops, coupons), and orders are only added up to the
 requested number (``--orders``). Passwords are set when a user is created, never reset.
@@ -44,12 +44,32 @@ SHOPS = (
         },
         "coupons": (
             ("WELCOME10", CouponKind.PERCENTAGE, "10", {"description": "10% off for newsletter sign-ups"}),
-            ("SPRING15", CouponKind.PERCENTAGE, "15", {"min_subtotal": Decimal("50"), "description": "Spring sale"}),
+            (
+                "SPRING15",
+                CouponKind.PERCENTAGE,
+                "15",
+                {"min_subtotal": Decimal("50"), "description": "Spring sale"},
+            ),
             ("SAVE5", CouponKind.FIXED, "5", {"min_subtotal": Decimal("30"), "description": "$5 off $30"}),
-            ("BUNDLE20", CouponKind.FIXED, "20", {"min_quantity": 3, "description": "$20 off three items or more"}),
+            (
+                "BUNDLE20",
+                CouponKind.FIXED,
+                "20",
+                {"min_quantity": 3, "description": "$20 off three items or more"},
+            ),
             ("FREESHIP", CouponKind.FREE_SHIPPING, "0", {"min_subtotal": Decimal("40")}),
-            ("VIP25", CouponKind.PERCENTAGE, "25", {"usage_limit": 25, "description": "Limited: first 25 uses"}),
-            ("SUMMER24", CouponKind.PERCENTAGE, "20", {"valid_until": -120, "description": "Last summer's sale"}),
+            (
+                "VIP25",
+                CouponKind.PERCENTAGE,
+                "25",
+                {"usage_limit": 25, "description": "Limited: first 25 uses"},
+            ),
+            (
+                "SUMMER24",
+                CouponKind.PERCENTAGE,
+                "20",
+                {"valid_until": -120, "description": "Last summer's sale"},
+            ),
             ("OLDCODE", CouponKind.FIXED, "10", {"is_active": False, "description": "Retired"}),
         ),
     },
@@ -84,7 +104,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--orders", type=int, default=DEFAULT_ORDERS, help=_("Orders the demo shop should have (tops up).")
+            "--orders",
+            type=int,
+            default=DEFAULT_ORDERS,
+            help=_("Orders the demo shop should have (tops up)."),
         )
         parser.add_argument(
             "--shop", default="demo", help=_("Slug of the shop --orders applies to (default: demo).")
@@ -143,9 +166,13 @@ class Command(BaseCommand):
 
     def report(self, shops):
         self.stdout.write("")
-        self.stdout.write(_("Sign in at /dashboard/ (password for every account: %(password)s)") % {"password": PASSWORD})
+        self.stdout.write(
+            _("Sign in at /dashboard/ (password for every account: %(password)s)") % {"password": PASSWORD}
+        )
         for spec in SHOPS:
-            self.stdout.write(_("  %(email)s — owner of %(shop)s") % {"email": spec["owner"], "shop": spec["slug"]})
+            self.stdout.write(
+                _("  %(email)s — owner of %(shop)s") % {"email": spec["owner"], "shop": spec["slug"]}
+            )
         self.stdout.write(_("  %(email)s — administrator (/admin/)") % {"email": ADMIN_EMAIL})
         for target, _owner in shops.values():
             self.stdout.write(
@@ -184,6 +211,8 @@ def ensure_shop(spec: dict, owner: User) -> Shop:
         if "valid_until" in extra:
             extra["valid_until"] = now + timedelta(days=extra["valid_until"])
         Coupon.objects.get_or_create(
-            shop=shop, code__iexact=code, defaults={"code": code, "kind": kind, "value": Decimal(value), **extra}
+            shop=shop,
+            code__iexact=code,
+            defaults={"code": code, "kind": kind, "value": Decimal(value), **extra},
         )
     return shop

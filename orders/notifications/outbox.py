@@ -1,0 +1,188 @@
+"""Writing outbox rows with the change they announce, and handing them to Celery after the commit."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import (
+    Channel,
+    EventKind,
+    Notification,
+    NotificationStatus,
+    Order,
+    OrderEvent,
+    Suppression,
+    WebhookEndpoint,
+)
+from .catalogue import CATALOGUE
+
+logger = logging.getLogger(__name__)
+
+# Events that are about notifications themselves: never announced by webhook (that would loop).
+NOT_ANNOUNCED = frozenset({EventKind.NOTIFICATION_SENT, EventKind.NOTIFICATION_FAILED})
+
+
+def dedupe_key(*, order: Order, event: OrderEvent, template: str, recipient: str, part: str = "") -> str:
+    """One key per order, event, message and recipient: the database refuses a second row."""
+    suffix = f":{part}" if part else ""
+    return f"o{order.pk}:e{event.pk}:{template}{suffix}:{recipient}"[:200]
+
+
+def is_suppressed(shop_id: int, email: str) -> bool:
+    return Suppression.objects.filter(shop_id=shop_id, email=email.lower()).exists()
+
+
+def queue_customer_email(
+    order: Order, event: OrderEvent, template: str, *, context: dict | None = None, part: str = ""
+) -> Notification | None:
+    """Write the outbox row for an email to the order's customer; it is delivered after the commit.
+
+    Non-essential messages are not written for an address that unsubscribed (returns None).
+    """
+    kind = CATALOGUE.get(template)
+    if kind is None:
+        raise ValueError(f"Unknown notification template {template!r}")
+    if not kind.essential and is_suppressed(order.shop_id, order.email):
+        return None
+    notification = Notification.objects.create(
+        shop_id=order.shop_id,
+        order=order,
+        event=event,
+        channel=Channel.EMAIL,
+        template=template,
+        recipient=order.email,
+        language=order.language,
+        context=context or {},
+        dedupe_key=dedupe_key(order=order, event=event, template=template, recipient=order.email, part=part),
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: enqueue_delivery(notification.pk))
+    return notification
+
+
+def webhook_payload(order: Order, event: OrderEvent) -> dict:
+    return {
+        "id": event.pk,
+        "type": f"order.{event.kind}",
+        "created_at": event.created_at.isoformat(),
+        "shop": order.shop.slug,
+        "order": {
+            "number": order.number,
+            "status": order.status,
+            "payment_status": order.payment_status,
+            "version": order.version,
+            "total": str(order.total),
+            "currency": order.currency,
+        },
+        "message": event.message,
+        "data": event.data,
+    }
+
+
+def queue_webhooks(order: Order, event: OrderEvent) -> list[Notification]:
+    """One outbox row per active webhook endpoint of the shop, for every event but notification ones."""
+    if event.kind in NOT_ANNOUNCED:
+        return []
+    endpoints = list(WebhookEndpoint.objects.filter(shop_id=order.shop_id, is_active=True))
+    if not endpoints:
+        return []
+    payload = webhook_payload(order, event)
+    rows = Notification.objects.bulk_create(
+        Notification(
+            shop_id=order.shop_id,
+            order=order,
+            event=event,
+            channel=Channel.WEBHOOK,
+            webhook_endpoint=endpoint,
+            template=f"order.{event.kind}",
+            recipient=endpoint.url[:254],
+            context=payload,
+            dedupe_key=f"o{order.pk}:e{event.pk}:webhook:w{endpoint.pk}",
+            next_attempt_at=timezone.now(),
+        )
+        for endpoint in endpoints
+    )
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
+    return rows
+
+
+class _PublishBreaker:
+    """After a failed publish, stop trying for a while: the rows wait for the sweep, requests stay fast."""
+
+    def __init__(self):
+        self.paused_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.paused_until
+
+    def trip(self) -> None:
+        self.paused_until = time.monotonic() + settings.SHIPSHAPE["NOTIFICATION_PUBLISH_PAUSE"]
+
+    def reset(self) -> None:
+        self.paused_until = 0.0
+
+
+publish_breaker = _PublishBreaker()
+
+
+def enqueue_delivery(notification_id: int) -> bool:
+    """Publish the delivery task. A broker outage never fails or hangs the request: the row waits."""
+    from ..tasks import deliver_notification
+
+    if publish_breaker.is_open():
+        return False
+    try:
+        deliver_notification.apply_async(args=[notification_id], retry=False)
+    except Exception:
+        publish_breaker.trip()
+        logger.warning("Could not queue notification %s; the outbox sweep will retry", notification_id, exc_info=True)
+        return False
+    return True
+
+
+def mark_sent(notification: Notification, *, message_id: str = "") -> None:
+    from ..services.changes import SYSTEM, record_event
+
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = timezone.now()
+    notification.provider_message_id = message_id[:255]
+    notification.next_attempt_at = None
+    notification.save(update_fields=["status", "sent_at", "provider_message_id", "next_attempt_at", "attempts"])
+    if notification.channel == Channel.EMAIL:
+        record_event(
+            notification.order,
+            EventKind.NOTIFICATION_SENT,
+            by=SYSTEM,
+            message=f"{notification.template} → {notification.recipient}",
+            data={"notification_id": notification.pk, "template": notification.template},
+        )
+
+
+def mark_failed(notification: Notification, *, error: str) -> None:
+    from ..services.changes import SYSTEM, record_event
+
+    notification.status = NotificationStatus.FAILED
+    notification.last_error = error[:2000]
+    notification.next_attempt_at = None
+    notification.save(update_fields=["status", "last_error", "next_attempt_at", "attempts"])
+    record_event(
+        notification.order,
+        EventKind.NOTIFICATION_FAILED,
+        by=SYSTEM,
+        message=f"{notification.template} → {notification.recipient}: {error}"[:500],
+        data={"notification_id": notification.pk, "template": notification.template, "channel": notification.channel},
+    )
+
+
+def retry_by_hand(notification: Notification) -> bool:
+    """Put a failed row back in the queue (admin and dashboard action). Returns whether it was failed."""
+    updated = Notification.objects.filter(pk=notification.pk, status=NotificationStatus.FAILED).update(
+        status=NotificationStatus.QUEUED, attempts=0, next_attempt_at=timezone.now()
+    )
+    if updated:
+        transaction.on_commit(lambda: enqueue_delivery(notification.pk))
+    return bool(updated)

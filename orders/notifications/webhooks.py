@@ -1,0 +1,46 @@
+"""Outbound webhooks: the order event as JSON, signed with the endpoint's secret.
+
+The signature is the carrier webhook's scheme: ``X-Shipshape-Timestamp: <unix seconds>`` and
+``X-Shipshape-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>``.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+
+from ..models import Notification
+
+TIMEOUT_SECONDS = 10
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def post_webhook(notification: Notification) -> str:
+    """POST the payload; any answer but 2xx is a failure to retry. Returns the response's request id, if any."""
+    endpoint = notification.webhook_endpoint
+    body = json.dumps(notification.context, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Shipshape-Webhooks/1",
+            "X-Shipshape-Event": notification.template,
+            "X-Shipshape-Delivery": str(notification.pk),
+            "X-Shipshape-Timestamp": timestamp,
+            "X-Shipshape-Signature": signature(endpoint.secret, timestamp, body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - seller's URL
+            return response.headers.get("X-Request-Id", "")
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"HTTP {exc.code} from {endpoint.url}") from exc

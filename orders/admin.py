@@ -93,6 +93,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Searching a parcel's tracking number spans a one-to-many join; the changelist de-duplicates it.
     search_fields = ["=number", "email", "customer__name", "=shipments__tracking_number"]
     list_select_related = ["shop"]
+    # One COUNT per page, not two: the unfiltered total is not worth a second scan of a large table.
+    show_full_result_count = False
     date_hierarchy = "placed_at"
     ordering = ["-placed_at", "-id"]
     inlines = [OrderLineInline, ShipmentInline, ReturnInline, OrderEventInline]
@@ -230,6 +232,7 @@ class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "actor_kind"]
     search_fields = ["=order__number"]
     list_select_related = ["order", "actor"]
+    show_full_result_count = False
     ordering = ["-created_at", "-id"]
 
 
@@ -375,13 +378,14 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "template", "channel"]
     search_fields = ["recipient", "=order__number"]
     list_select_related = ["order"]
+    show_full_result_count = False
     actions = ["retry_delivery"]
 
     @admin.action(description=_("Retry delivery"), permissions=["change"])
     def retry_delivery(self, request, queryset):
         """Give failed rows a fresh round of attempts; the outbox task delivers them after the commit."""
         with transaction.atomic():
-            selected = list(queryset.only("pk"))
+            selected = list(queryset.select_related(None).only("pk"))
             retried = sum(retry_by_hand(notification) for notification in selected)
         skipped = len(selected) - retried
         if retried:

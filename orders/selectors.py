@@ -32,7 +32,7 @@ class OrderFilters:
 
 def with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Everything an order's representation shows, in a fixed number of queries whatever its size."""
-    return orders.select_related("customer").prefetch_related(
+    return orders.select_related("customer", "coupon").prefetch_related(
         "lines",
         Prefetch(
             "shipments",
@@ -101,7 +101,11 @@ def order_list_for_shop(
     if after is not None:
         # A row comparison, which PostgreSQL answers from the (shop, placed_at, id) index.
         orders = orders.filter(
-            RawSQL('("orders_order"."placed_at", "orders_order"."id") < (%s, %s)', after, output_field=BooleanField())
+            RawSQL(
+                '("orders_order"."placed_at", "orders_order"."id") < (%s, %s)',
+                after,
+                output_field=BooleanField(),
+            )
         )
     page = list(with_details(orders.order_by("-placed_at", "-id"))[: limit + 1])
     if len(page) > limit:
@@ -129,13 +133,15 @@ def events_for_shop(shop: Shop, *, after: int = 0, limit: int = 100) -> list[Ord
     )
 
 
-def customers_for_shop(shop: Shop, *, email: str = "", after: int | None = None, limit: int = 50) -> list[Customer]:
+def customers_for_shop(
+    shop: Shop, *, email: str = "", after: int | None = None, limit: int = 50
+) -> list[Customer]:
     customers = Customer.objects.filter(shop=shop)
     if email:
         customers = customers.filter(email=email.strip().lower())
     if after is not None:
         customers = customers.filter(pk__lt=after)
-    return list(customers.order_by("-pk")[:limit + 1])
+    return list(customers.order_by("-pk")[: limit + 1])
 
 
 def shipments_for_shop(
@@ -150,6 +156,8 @@ def shipments_for_shop(
         shipments = shipments.filter(pk__lt=after)
     return list(
         shipments.select_related("carrier", "order")
-        .prefetch_related("lines", Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-id")))
+        .prefetch_related(
+            "lines", Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-id"))
+        )
         .order_by("-pk")[: limit + 1]
     )

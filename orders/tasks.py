@@ -45,7 +45,9 @@ def deliver_notification(notification_id: int) -> str:
         )
         if notification is None:
             return "skipped"
-        if notification.next_attempt_at and notification.next_attempt_at > timezone.now() + timedelta(seconds=1):
+        if notification.next_attempt_at and notification.next_attempt_at > timezone.now() + timedelta(
+            seconds=1
+        ):
             return "not due"
         notification.attempts += 1
         try:
@@ -67,7 +69,13 @@ def _failed_attempt(notification: Notification, error: str) -> str:
     notification.save(update_fields=["attempts", "last_error", "next_attempt_at"])
     notification_id = notification.pk
     transaction.on_commit(lambda: _schedule_retry(notification_id, delay))
-    logger.info("Notification %s attempt %s failed (%s); next in %.1f s", notification_id, notification.attempts, error, delay)
+    logger.info(
+        "Notification %s attempt %s failed (%s); next in %.1f s",
+        notification_id,
+        notification.attempts,
+        error,
+        delay,
+    )
     return "retrying"
 
 

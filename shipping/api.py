@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.api.serializers import CursorQuery, ShipmentOutput, ShipmentPageOutput, StrictSerializer
+from orders.api.views import query_of
 from orders.errors import ShipshapeError
 from orders.selectors import shipments_for_shop
 from orders.services import Actor, deliver_shipment, lock_order
@@ -30,7 +31,7 @@ from .models import Carrier, Shipment, ShipmentStatus, TrackingEvent, TrackingSo
 
 SIGNATURE_HEADER = "X-Shipshape-Signature"
 TIMESTAMP_HEADER = "X-Shipshape-Timestamp"
-# A signed request older (or further in the future) than this is refused, so a captured one cannot be replayed.
+# A signed request older (or further ahead) than this is refused, so a captured one cannot be replayed.
 SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_SCANS_PER_REQUEST = 100
 
@@ -55,7 +56,7 @@ class ShipmentListView(ShopAPIView):
         summary="List parcels, newest first",
     )
     def get(self, request):
-        query = ShipmentListQuery(data=request.query_params.dict())
+        query = ShipmentListQuery(data=query_of(request))
         query.is_valid(raise_exception=True)
         query = query.validated_data
         after = decode_cursor(query["cursor"], kinds=(int,))[0] if query.get("cursor") else None
@@ -81,7 +82,9 @@ class ShipmentDetailView(ShopAPIView):
         operation_id="shipments_retrieve", responses={200: ShipmentOutput, **error_responses(401, 404, 429)}
     )
     def get(self, request, pk):
-        return Response(_render_shipment(get_object_or_404(Shipment.objects.filter(shop=self.shop), pk=pk).pk))
+        return Response(
+            _render_shipment(get_object_or_404(Shipment.objects.filter(shop=self.shop), pk=pk).pk)
+        )
 
 
 class ShipmentDeliverView(ShopAPIView):
@@ -107,9 +110,13 @@ class CarrierOutput(serializers.Serializer):
 
 
 class CarrierListView(ShopAPIView):
-    @extend_schema(operation_id="carriers_list", responses={200: CarrierOutput(many=True), **error_responses(401, 429)})
+    @extend_schema(
+        operation_id="carriers_list", responses={200: CarrierOutput(many=True), **error_responses(401, 429)}
+    )
     def get(self, request):
-        return Response(CarrierOutput(Carrier.objects.filter(is_active=True).order_by("code"), many=True).data)
+        return Response(
+            CarrierOutput(Carrier.objects.filter(is_active=True).order_by("code"), many=True).data
+        )
 
 
 # --- the carrier webhook --------------------------------------------------------------------------------
@@ -167,7 +174,11 @@ def record_carrier_scan(shop: Shop, carrier: Carrier, scan: dict) -> dict:
     (and the order with its last parcel) through ``deliver_shipment``; an older scan arriving late is kept
     on the timeline but does not roll the parcel's status back."""
     number = normalise_tracking_number(scan["tracking_number"])
-    found = Shipment.objects.filter(shop=shop, carrier=carrier, tracking_number=number).only("pk", "order_id").first()
+    found = (
+        Shipment.objects.filter(shop=shop, carrier=carrier, tracking_number=number)
+        .only("pk", "order_id")
+        .first()
+    )
     result = {"tracking_number": number, "shipment": found.pk if found else None}
     if found is None:
         return {**result, "result": "unknown_tracking_number"}
@@ -223,7 +234,11 @@ class CarrierWebhookView(APIView):
         request=ScanBatchInput,
         parameters=[
             OpenApiParameter(
-                TIMESTAMP_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="Unix seconds."
+                TIMESTAMP_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unix seconds.",
             ),
             OpenApiParameter(
                 SIGNATURE_HEADER,

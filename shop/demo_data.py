@@ -5,10 +5,12 @@ shipments with their lines and carrier scans, returns, the timeline (``OrderEven
 as already *sent* ``Notification`` rows (the demo never queues mail) — but without going through the
 services one order at a time, which would take hours for a million orders.
 
-Each batch is one transaction that leaves the shop consistent: the order numbers are taken from the shop
-under its row lock, ``Customer.order_count`` and ``Coupon.times_used`` are incremented for what the batch
-added. Primary keys are reserved up front (``nextval`` on PostgreSQL) so the rows of every table can be
-streamed with ``COPY`` without reading anything back.
+Each batch is one transaction that leaves the shop consistent: ``Customer.order_count`` and
+``Coupon.times_used`` are incremented for what the batch added, and its order numbers were taken from the
+shop's counter in one ``UPDATE ... RETURNING`` (never reused, as with ``next_order_number``).
+Primary keys are reserved up front (``nextval`` on PostgreSQL) so the rows of every table can be streamed
+with ``COPY`` without reading anything back; outside a transaction a second thread stores one batch
+while the next is built. Elsewhere (SQLite) the same rows go through ``bulk_create``.
 """
 
 import json
@@ -17,6 +19,7 @@ import random
 import threading
 import time
 import unicodedata
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -222,7 +225,6 @@ SCENARIOS = (
     Scenario("cancelled_processed", 1.0, (1, 90)),
 )
 # fmt: on
-SCENARIO_INDEX = {s.name: i for i, s in enumerate(SCENARIOS)}
 RETURN_STATUS_OF = {
     "return_requested": ReturnStatus.REQUESTED,
     "return_approved": ReturnStatus.APPROVED,
@@ -405,8 +407,8 @@ def _cents(amount: Decimal) -> int:
 def plan_scenarios(rng: random.Random, count: int, *, showcase: int, now_ts: float) -> list[int]:
     """``count`` orders as packed ints (placed time in seconds × 32 + scenario index), oldest first.
 
-    ``showcase`` orders of every scenario come first so that even a small shop shows every state and
-    condition; the rest follow the weights (most orders delivered).
+    ``showcase`` orders of every scenario are always included so that even a small shop shows every state
+    and condition; the rest follow the weights (most orders delivered).
     """
     chosen: list[int] = []
     if showcase:
@@ -435,6 +437,7 @@ class OrderWriter:
         customer_seed: int,
         seller_id: int | None,
         notifications: bool,
+        showcase: bool = False,
         use_copy: bool,
         batch_size: int,
         expected_orders: int,
@@ -464,6 +467,7 @@ class OrderWriter:
             )
         )
         self.coupon_uses = {c.pk: held[c.pk] for c in self.coupons}
+        self.coupon_kinds_to_show = set(CouponKind.values) if showcase else set()
         # Customers: a pool whose size grows with the shop; early entries buy more often (repeat buyers).
         self.pool_size = max(12, expected_orders * 2 // 5)
         self.customer_ids = dict(Customer.objects.filter(shop=shop).values_list("email", "id"))
@@ -809,6 +813,21 @@ class OrderWriter:
             data_json=f'{{"notification_id": {notification_id}, "template": "{template}"}}',
         )
 
+    def coupon_applies(
+        self, coupon: Coupon, placed_at: datetime, subtotal: int, units: int, shipping: int
+    ) -> bool:
+        """``quote_coupon``'s rules at the time of the order (limits per customer are left to real orders)."""
+        return not (
+            (coupon.valid_from and placed_at < coupon.valid_from)
+            or (coupon.valid_until and placed_at > coupon.valid_until)
+            or (coupon.usage_limit is not None and self.coupon_uses[coupon.pk] >= coupon.usage_limit)
+            or subtotal < _cents(coupon.min_subtotal)
+            or units < coupon.min_quantity
+            or coupon.per_customer_limit is not None
+            or coupon.returning_customers_only
+            or (coupon.kind == CouponKind.FREE_SHIPPING and not shipping)
+        )
+
     def build_order(self, scenario: Scenario, placed_at: datetime, number: str) -> None:
         rng = self.rng
         profile = self.profile
@@ -845,27 +864,25 @@ class OrderWriter:
             0 if subtotal >= profile.free_shipping_from_cents else profile.shipping_cents[rng.random() < 0.25]
         )
 
-        # Coupon, by the same rules the services apply.
+        # Coupon, by the same rules the services apply. A showcase uses every kind of coupon early on.
         coupon, discount = None, 0
-        if self.coupons and rng.random() < 0.18:
-            coupon = rng.choice(self.coupons)
-            if (
-                (coupon.valid_from and placed_at < coupon.valid_from)
-                or (coupon.valid_until and placed_at > coupon.valid_until)
-                or (coupon.usage_limit is not None and self.coupon_uses[coupon.pk] >= coupon.usage_limit)
-                or subtotal < _cents(coupon.min_subtotal)
-                or units < coupon.min_quantity
-                or coupon.per_customer_limit is not None
-                or coupon.returning_customers_only
-                or (coupon.kind == CouponKind.FREE_SHIPPING and not shipping)
-            ):
-                coupon = None
-            elif coupon.kind == CouponKind.PERCENTAGE:
-                discount = min(subtotal, (subtotal * int(coupon.value * 100) + 5000) // 10000)
-            elif coupon.kind == CouponKind.FIXED:
-                discount = min(subtotal, _cents(coupon.value))
-            else:
-                discount = shipping
+        if self.coupon_kinds_to_show:
+            candidates = [c for c in self.coupons if c.kind in self.coupon_kinds_to_show]
+        else:
+            candidates = [rng.choice(self.coupons)] if self.coupons and rng.random() < 0.18 else []
+        for candidate in candidates:
+            if self.coupon_applies(candidate, placed_at, subtotal, units, shipping):
+                coupon = candidate
+                self.coupon_kinds_to_show.discard(coupon.kind)
+                break
+        if coupon is None:
+            pass
+        elif coupon.kind == CouponKind.PERCENTAGE:
+            discount = min(subtotal, (subtotal * int(coupon.value * 100) + 5000) // 10000)
+        elif coupon.kind == CouponKind.FIXED:
+            discount = min(subtotal, _cents(coupon.value))
+        else:
+            discount = shipping
         tax = ((subtotal - discount) * profile.tax_basis_points + 5000) // 10000
         total = subtotal - discount + shipping + tax
 
@@ -978,6 +995,8 @@ class OrderWriter:
                     message=self.text["partial"] % {"count": len(shipments)},
                     data={**data, "partial": True},
                 )
+                for s in shipments:  # the parcel that left is on its way
+                    self.scans(s, address, until=now - timedelta(minutes=5), deliver=False)
             else:
                 status, stamps["shipped_at"] = OrderStatus.SHIPPED, shipped_at
                 event_id = self.event(
@@ -1419,7 +1438,7 @@ def generate_orders(
         pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
     existing = Order.objects.filter(shop=shop).count()
     now = now or timezone.now()
-    customer_seed = seed * 7919 + shop.pk
+    customer_seed = seed * 7919 + zlib.crc32(shop.slug.encode())  # the same shop gets the same people
     seed = customer_seed * 7919 + existing
     writer = OrderWriter(
         shop,
@@ -1427,6 +1446,7 @@ def generate_orders(
         customer_seed=customer_seed,
         seller_id=getattr(seller, "pk", None),
         notifications=notifications,
+        showcase=bool(showcase),
         use_copy=use_copy,
         batch_size=batch_size,
         expected_orders=existing + count,

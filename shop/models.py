@@ -197,7 +197,9 @@ class ApiKey(models.Model):
     """A shop's key for /api/v1/. Only the SHA-256 of the secret is stored; the key is shown once."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("shop"))
-    name = models.CharField(_("name"), max_length=100, help_text=_("What uses this key, e.g. the storefront."))
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What uses this key, e.g. the storefront.")
+    )
     prefix = models.CharField(
         _("prefix"), max_length=16, unique=True, help_text=_("The start of the key, to recognise it.")
     )

@@ -45,6 +45,12 @@ STATUS_EVENTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Every seed creates three users; the production hasher would spend seconds on their passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def seed(*args) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
@@ -276,6 +282,16 @@ def test_orders_option_tops_up_the_demo_shop():
     assert Order.objects.filter(shop__slug="other").count() == other_before
     assert_consistent(demo)
     assert "Demo data already loaded" in seed("--orders", "1000")
+
+
+def test_shop_option_scales_another_shop():
+    seed()
+
+    seed("--shop", "other", "--orders", "60")
+
+    assert Order.objects.filter(shop__slug="other").count() == 60
+    assert Order.objects.filter(shop__slug="demo").count() == 300
+    assert_consistent(Shop.objects.get(slug="other"))
 
 
 def test_seeded_orders_live_alongside_orders_placed_through_the_services():

@@ -1,1 +1,3 @@
-"""/api/v1/ orders, returns, coupons, customers and the events feed: parse, call a service or selector, render."""
+"""/api/v1/ orders, returns, coupons, customers and the events feed.
+
+Each view parses, calls one service or selector, and renders."""

@@ -7,10 +7,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from orders.models import Coupon, CouponKind, Order, OrderEvent, Return
+from orders.models import Coupon, CouponKind, Order
 from orders.states import PaymentMethod, PaymentStatus, allowed_moves
-from shipping.models import Shipment, ShipmentStatus
-from shop.models import Customer
+from shipping.models import ShipmentStatus
 
 MAX_AMOUNT = Decimal("9999999999.99")
 MAX_ID = 2**62
@@ -74,7 +73,7 @@ class LineInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     variant = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = money(help_text="A decimal string, e.g. \"15.00\".")
+    unit_price = money(help_text='A decimal string, e.g. "15.00".')
 
 
 class OrderCreateInput(StrictSerializer):
@@ -85,7 +84,10 @@ class OrderCreateInput(StrictSerializer):
     tax = money(required=False, default=Decimal("0.00"))
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.CARD)
     payment_status = serializers.ChoiceField(
-        choices=[(PaymentStatus.UNPAID, PaymentStatus.UNPAID.label), (PaymentStatus.PAID, PaymentStatus.PAID.label)],
+        choices=[
+            (PaymentStatus.UNPAID, PaymentStatus.UNPAID.label),
+            (PaymentStatus.PAID, PaymentStatus.PAID.label),
+        ],
         default=PaymentStatus.UNPAID,
     )
     coupon_code = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -103,7 +105,9 @@ class OrderPatchInput(StrictSerializer):
     version = version_field()
     shipping_address = AddressPatchInput(required=False)
     internal_note = serializers.CharField(
-        max_length=2000, required=False, help_text="Adds a note to the order's timeline (not shown to the buyer)."
+        max_length=2000,
+        required=False,
+        help_text="Adds a note to the order's timeline (not shown to the buyer).",
     )
 
     def validate(self, attrs):
@@ -126,12 +130,18 @@ class ParcelLineInput(StrictSerializer):
 
 
 class ShipInput(VersionInput):
-    carrier = serializers.SlugField(max_length=30, required=False, allow_blank=True, help_text="Left out: detected.")
+    carrier = serializers.SlugField(
+        max_length=30, required=False, allow_blank=True, help_text="Left out: detected."
+    )
     tracking_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     no_tracking = serializers.BooleanField(required=False, default=False)
     estimated_delivery = serializers.DateField(required=False, allow_null=True)
     lines = ParcelLineInput(
-        many=True, required=False, min_length=1, max_length=500, help_text="Left out: everything not yet shipped."
+        many=True,
+        required=False,
+        min_length=1,
+        max_length=500,
+        help_text="Left out: everything not yet shipped.",
     )
 
 
@@ -159,7 +169,9 @@ class CartLineInput(StrictSerializer):
 
 class CouponValidateInput(StrictSerializer):
     code = serializers.CharField(max_length=40)
-    email = serializers.EmailField(required=False, allow_blank=True, help_text="The buyer, for per-customer rules.")
+    email = serializers.EmailField(
+        required=False, allow_blank=True, help_text="The buyer, for per-customer rules."
+    )
     lines = CartLineInput(many=True, min_length=1, max_length=500)
     shipping_price = money(required=False, default=Decimal("0.00"))
 
@@ -172,16 +184,22 @@ class OrderListQuery(StrictSerializer):
     updated_since = serializers.DateTimeField(required=False)
     late = serializers.BooleanField(required=False, allow_null=True, default=None)
     has_open_return = serializers.BooleanField(required=False, allow_null=True, default=None)
-    q = serializers.CharField(required=False, max_length=200, help_text="Order number, email, tracking number or name.")
+    q = serializers.CharField(
+        required=False, max_length=200, help_text="Order number, email, tracking number or name."
+    )
     cursor = serializers.CharField(required=False, max_length=500)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=25)
-    shop = serializers.CharField(required=False, max_length=60, help_text="Session auth only: the shop's slug.")
+    shop = serializers.CharField(
+        required=False, max_length=60, help_text="Session auth only: the shop's slug."
+    )
 
 
 class CursorQuery(StrictSerializer):
     cursor = serializers.CharField(required=False, max_length=500)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
-    shop = serializers.CharField(required=False, max_length=60, help_text="Session auth only: the shop's slug.")
+    shop = serializers.CharField(
+        required=False, max_length=60, help_text="Session auth only: the shop's slug."
+    )
 
 
 class CustomerListQuery(CursorQuery):
@@ -189,9 +207,13 @@ class CustomerListQuery(CursorQuery):
 
 
 class EventFeedQuery(StrictSerializer):
-    after = serializers.CharField(required=False, max_length=500, help_text="The next_cursor of the last page.")
+    after = serializers.CharField(
+        required=False, max_length=500, help_text="The next_cursor of the last page."
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
-    shop = serializers.CharField(required=False, max_length=60, help_text="Session auth only: the shop's slug.")
+    shop = serializers.CharField(
+        required=False, max_length=60, help_text="Session auth only: the shop's slug."
+    )
 
 
 # --- output ---------------------------------------------------------------------------------------------
@@ -321,8 +343,7 @@ class OrderOutput(serializers.Serializer):
         return [str(s) for s in allowed_moves(order.status)]
 
     def get_coupon_code(self, order: Order) -> str | None:
-        redemption_code = order.coupon.code if order.coupon_id and order.coupon else None
-        return redemption_code
+        return order.coupon.code if order.coupon_id else None
 
     def get_tracking_url(self, order: Order) -> str:
         return f"{settings.SITE_URL}/track/{order.public_token}/"
@@ -409,7 +430,12 @@ class CouponSerializer(serializers.ModelSerializer):
         limit = attrs.get("usage_limit", getattr(self.instance, "usage_limit", None))
         if limit is not None and self.instance is not None and limit < self.instance.times_used:
             raise serializers.ValidationError(
-                {"usage_limit": [_("The coupon has already been used %(count)s times.") % {"count": self.instance.times_used}]}
+                {
+                    "usage_limit": [
+                        _("The coupon has already been used %(count)s times.")
+                        % {"count": self.instance.times_used}
+                    ]
+                }
             )
         return attrs
 
@@ -422,5 +448,3 @@ class CouponQuoteOutput(serializers.Serializer):
     shipping_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
-
-__all__ = ["Customer", "OrderEvent", "Return", "Shipment"]

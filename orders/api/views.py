@@ -6,13 +6,15 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from orders import selectors, services
-from orders.errors import StaleVersion
 from orders.models import Coupon, Return
 from orders.services import LineSpec, ParcelSpec
 from orders.services.coupons import find_coupon
@@ -45,15 +47,23 @@ def _parse(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def _split(value: str | None, allowed) -> list[str]:
-    from rest_framework.exceptions import ValidationError
+def query_of(request) -> dict:
+    """The query string as a dict, without DRF's ``format`` switch (``?format=json``)."""
+    query = request.query_params.dict()
+    query.pop(api_settings.URL_FORMAT_OVERRIDE or "format", None)
+    return query
 
-    if not value:
-        return []
-    parts = [part.strip() for part in value.split(",") if part.strip()]
+
+def _split(query: dict, field: str, allowed) -> list[str]:
+    """A comma-separated list of choices; 400 naming the field if one is unknown."""
+    parts = [part.strip() for part in (query.get(field) or "").split(",") if part.strip()]
     unknown = [part for part in parts if part not in allowed]
     if unknown:
-        raise ValidationError({"status": [f"Unknown: {', '.join(unknown)}. Use: {', '.join(allowed)}."]})
+        message = _("Unknown value(s): %(unknown)s. Use: %(allowed)s.") % {
+            "unknown": ", ".join(unknown),
+            "allowed": ", ".join(allowed),
+        }
+        raise ValidationError({field: [message]})
     return parts
 
 
@@ -71,10 +81,10 @@ class OrderListView(OrderRenderMixin, ShopAPIView):
         summary="List orders, newest first",
     )
     def get(self, request):
-        query = _parse(s.OrderListQuery, request.query_params.dict())
+        query = _parse(s.OrderListQuery, query_of(request))
         filters = selectors.OrderFilters(
-            statuses=_split(query.get("status"), OrderStatus.values),
-            payment_statuses=_split(query.get("payment_status"), PaymentStatus.values),
+            statuses=_split(query, "status", OrderStatus.values),
+            payment_statuses=_split(query, "payment_status", PaymentStatus.values),
             placed_after=query.get("placed_after"),
             placed_before=query.get("placed_before"),
             updated_since=query.get("updated_since"),
@@ -83,7 +93,9 @@ class OrderListView(OrderRenderMixin, ShopAPIView):
             search=query.get("q", ""),
         )
         after = decode_cursor(query["cursor"], kinds=(datetime, int)) if query.get("cursor") else None
-        orders, next_key = selectors.order_list_for_shop(self.shop, filters=filters, after=after, limit=query["limit"])
+        orders, next_key = selectors.order_list_for_shop(
+            self.shop, filters=filters, after=after, limit=query["limit"]
+        )
         return Response(
             {
                 "results": s.OrderOutput(orders, many=True).data,
@@ -153,7 +165,10 @@ class OrderDetailView(OrderRenderMixin, ShopAPIView):
             if "shipping_address" in data:
                 current = {key: getattr(order, f"ship_{key}") for key in ADDRESS_FIELDS}
                 order = services.change_shipping_address(
-                    order, address={**current, **data["shipping_address"]}, by=self.actor, expected_version=version
+                    order,
+                    address={**current, **data["shipping_address"]},
+                    by=self.actor,
+                    expected_version=version,
                 )
             if "internal_note" in data:
                 services.add_note(order, text=data["internal_note"], by=self.actor)
@@ -241,7 +256,9 @@ class OrderCancelView(OrderActionView):
 
 
 class OrderReturnsView(ShopAPIView):
-    @extend_schema(operation_id="orders_returns_list", responses={200: s.ReturnOutput(many=True), **READ_ERRORS})
+    @extend_schema(
+        operation_id="orders_returns_list", responses={200: s.ReturnOutput(many=True), **READ_ERRORS}
+    )
     def get(self, request, number):
         order = selectors.order_for_shop(self.shop, number)
         returns = Return.objects.filter(order=order).select_related("order").prefetch_related("lines")
@@ -353,9 +370,17 @@ class ReturnRefundView(ReturnActionView):
 class CouponListView(ShopAPIView):
     @extend_schema(operation_id="coupons_list", responses={200: s.CouponSerializer(many=True), **READ_ERRORS})
     def get(self, request):
-        return Response(s.CouponSerializer(Coupon.objects.filter(shop=self.shop).order_by("-created_at", "-id"), many=True).data)
+        return Response(
+            s.CouponSerializer(
+                Coupon.objects.filter(shop=self.shop).order_by("-created_at", "-id"), many=True
+            ).data
+        )
 
-    @extend_schema(operation_id="coupons_create", request=s.CouponSerializer, responses={201: s.CouponSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        operation_id="coupons_create",
+        request=s.CouponSerializer,
+        responses={201: s.CouponSerializer, **WRITE_ERRORS},
+    )
     def post(self, request):
         serializer = s.CouponSerializer(data=request.data, context={"shop": self.shop})
         serializer.is_valid(raise_exception=True)
@@ -372,7 +397,9 @@ class CouponDetailView(ShopAPIView):
         return Response(s.CouponSerializer(self.get_coupon(pk)).data)
 
     @extend_schema(
-        operation_id="coupons_update", request=s.CouponSerializer, responses={200: s.CouponSerializer, **WRITE_ERRORS}
+        operation_id="coupons_update",
+        request=s.CouponSerializer,
+        responses={200: s.CouponSerializer, **WRITE_ERRORS},
     )
     def patch(self, request, pk):
         coupon = self.get_coupon(pk)
@@ -383,7 +410,9 @@ class CouponDetailView(ShopAPIView):
             coupon = serializer.save()
         return Response(s.CouponSerializer(coupon).data)
 
-    @extend_schema(operation_id="coupons_destroy", responses={204: None, **error_responses(401, 404, 409, 429)})
+    @extend_schema(
+        operation_id="coupons_destroy", responses={204: None, **error_responses(401, 404, 409, 429)}
+    )
     def delete(self, request, pk):
         self.get_coupon(pk).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -428,12 +457,16 @@ class CouponValidateView(ShopAPIView):
 
 class CustomerListView(ShopAPIView):
     @extend_schema(
-        operation_id="customers_list", parameters=[s.CustomerListQuery], responses={200: s.CustomerPageOutput, **READ_ERRORS}
+        operation_id="customers_list",
+        parameters=[s.CustomerListQuery],
+        responses={200: s.CustomerPageOutput, **READ_ERRORS},
     )
     def get(self, request):
-        query = _parse(s.CustomerListQuery, request.query_params.dict())
+        query = _parse(s.CustomerListQuery, query_of(request))
         after = decode_cursor(query["cursor"], kinds=(int,))[0] if query.get("cursor") else None
-        rows = selectors.customers_for_shop(self.shop, email=query.get("email", ""), after=after, limit=query["limit"])
+        rows = selectors.customers_for_shop(
+            self.shop, email=query.get("email", ""), after=after, limit=query["limit"]
+        )
         more = len(rows) > query["limit"]
         rows = rows[: query["limit"]]
         return Response(
@@ -447,7 +480,9 @@ class CustomerListView(ShopAPIView):
 class CustomerDetailView(ShopAPIView):
     @extend_schema(operation_id="customers_retrieve", responses={200: s.CustomerOutput, **READ_ERRORS})
     def get(self, request, pk):
-        return Response(s.CustomerOutput(get_object_or_404(Customer.objects.filter(shop=self.shop), pk=pk)).data)
+        return Response(
+            s.CustomerOutput(get_object_or_404(Customer.objects.filter(shop=self.shop), pk=pk)).data
+        )
 
 
 class EventFeedView(ShopAPIView):
@@ -458,8 +493,10 @@ class EventFeedView(ShopAPIView):
         summary="Every order event of the shop, oldest first, after a cursor",
     )
     def get(self, request):
-        query = _parse(s.EventFeedQuery, request.query_params.dict())
+        query = _parse(s.EventFeedQuery, query_of(request))
         after = decode_cursor(query["after"], kinds=(int,), field="after")[0] if query.get("after") else 0
         events = selectors.events_for_shop(self.shop, after=after, limit=query["limit"])
         last = events[-1].pk if events else after
-        return Response({"results": s.EventOutput(events, many=True).data, "next_cursor": encode_cursor(last)})
+        return Response(
+            {"results": s.EventOutput(events, many=True).data, "next_cursor": encode_cursor(last)}
+        )

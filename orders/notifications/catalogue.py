@@ -35,8 +35,6 @@ CATALOGUE: dict[str, MessageKind] = {
         MessageKind("return_received", gettext_noop("We received your return for order %(number)s")),
         MessageKind("return_refunded", gettext_noop("Your refund for order %(number)s")),
         MessageKind("seller_message", gettext_noop("A message about your order %(number)s")),
-        MessageKind(
-            "feedback_request", gettext_noop("How was your order %(number)s?"), essential=False
-        ),
+        MessageKind("feedback_request", gettext_noop("How was your order %(number)s?"), essential=False),
     )
 }

@@ -1,5 +1,6 @@
 """Rendering customer emails: the built-in templates or the shop's own text, in the buyer's language."""
 
+import contextlib
 import threading
 from decimal import Decimal
 
@@ -30,7 +31,9 @@ def read_unsubscribe_token(token: str) -> tuple[int, str]:
 
 
 def unsubscribe_url(order: Order) -> str:
-    return settings.SITE_URL + reverse("orders:unsubscribe", args=[unsubscribe_token(order.shop_id, order.email)])
+    return settings.SITE_URL + reverse(
+        "orders:unsubscribe", args=[unsubscribe_token(order.shop_id, order.email)]
+    )
 
 
 def tracking_url(order: Order) -> str:
@@ -50,7 +53,12 @@ def message_context(order: Order, template: str, extra: dict, language: str) -> 
 
 
 def render_message(
-    order: Order, template: str, *, extra: dict | None = None, language: str = "", override: NotificationTemplate | None = None
+    order: Order,
+    template: str,
+    *,
+    extra: dict | None = None,
+    language: str = "",
+    override: NotificationTemplate | None = None,
 ) -> tuple[str, str, str]:
     """(subject, text, html) of one message. ``override`` is the shop's own text, if it has one."""
     language = language or order.language or settings.LANGUAGE_CODE
@@ -134,10 +142,9 @@ def close_connection() -> None:
     connection = getattr(_local, "connection", None)
     _local.connection = None
     if connection is not None:
-        try:
+        # Closing a broken connection may fail too; it is being dropped anyway.
+        with contextlib.suppress(Exception):
             connection.close()
-        except Exception:  # closing a broken connection may fail too; it is being dropped anyway
-            pass
 
 
 def preview(shop, template: str, *, subject: str = "", body_text: str = "", language: str = "") -> dict:
@@ -165,7 +172,9 @@ def preview(shop, template: str, *, subject: str = "", body_text: str = "", lang
             order = sample_order(shop)
         extra["refunded"] = str(order.total)
         try:
-            subject_line, text, html = render_message(order, template, extra=extra, language=language, override=override)
+            subject_line, text, html = render_message(
+                order, template, extra=extra, language=language, override=override
+            )
         except TemplateSyntaxError as exc:
             return {"error": str(exc)}
         finally:

@@ -139,7 +139,9 @@ def enqueue_delivery(notification_id: int) -> bool:
         deliver_notification.apply_async(args=[notification_id], retry=False)
     except Exception:
         publish_breaker.trip()
-        logger.warning("Could not queue notification %s; the outbox sweep will retry", notification_id, exc_info=True)
+        logger.warning(
+            "Could not queue notification %s; the outbox sweep will retry", notification_id, exc_info=True
+        )
         return False
     return True
 
@@ -151,7 +153,9 @@ def mark_sent(notification: Notification, *, message_id: str = "") -> None:
     notification.sent_at = timezone.now()
     notification.provider_message_id = message_id[:255]
     notification.next_attempt_at = None
-    notification.save(update_fields=["status", "sent_at", "provider_message_id", "next_attempt_at", "attempts"])
+    notification.save(
+        update_fields=["status", "sent_at", "provider_message_id", "next_attempt_at", "attempts"]
+    )
     if notification.channel == Channel.EMAIL:
         record_event(
             notification.order,
@@ -174,7 +178,11 @@ def mark_failed(notification: Notification, *, error: str) -> None:
         EventKind.NOTIFICATION_FAILED,
         by=SYSTEM,
         message=f"{notification.template} → {notification.recipient}: {error}"[:500],
-        data={"notification_id": notification.pk, "template": notification.template, "channel": notification.channel},
+        data={
+            "notification_id": notification.pk,
+            "template": notification.template,
+            "channel": notification.channel,
+        },
     )
 
 

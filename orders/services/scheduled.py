@@ -151,7 +151,9 @@ def request_feedback(*, now=None) -> int:
                 delivered_at__lt=now - timedelta(days=shop.feedback_request_days),
                 delivered_at__gte=now - timedelta(days=shop.feedback_request_days + 30),
             )
-            .exclude(Exists(OrderEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.FEEDBACK_REQUESTED)))
+            .exclude(
+                Exists(OrderEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.FEEDBACK_REQUESTED))
+            )
             .values_list("pk", flat=True)[:BATCH]
         )
         for order_id in list(candidates):
@@ -159,7 +161,9 @@ def request_feedback(*, now=None) -> int:
                 order = lock_order(order_id)
                 if order.events.filter(kind=EventKind.FEEDBACK_REQUESTED).exists():
                     continue
-                event = record_event(order, EventKind.FEEDBACK_REQUESTED, by=SYSTEM, message=_("Feedback requested"))
+                event = record_event(
+                    order, EventKind.FEEDBACK_REQUESTED, by=SYSTEM, message=_("Feedback requested")
+                )
                 queue_customer_email(order, event, "feedback_request")
                 asked += 1
     return asked

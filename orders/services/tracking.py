@@ -56,7 +56,12 @@ def record_scan(
         description=description,
         source=source,
     )
-    latest = shipment.events.exclude(pk=scan.pk).order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+    latest = (
+        shipment.events.exclude(pk=scan.pk)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
     if latest is not None and latest > occurred_at:
         return scan  # a late, older scan: kept for the history, changes nothing
     if PROGRESS[status] < PROGRESS[shipment.status]:

@@ -35,4 +35,6 @@ def decode_cursor(cursor: str, *, kinds: tuple[type, ...], field: str = "cursor"
                 raise ValueError
         return tuple(decoded)
     except (ValueError, TypeError, UnicodeError, json.JSONDecodeError) as exc:
-        raise ValidationError({field: [_("This cursor is not valid; use the one a response gave you.")]}) from exc
+        raise ValidationError(
+            {field: [_("This cursor is not valid; use the one a response gave you.")]}
+        ) from exc

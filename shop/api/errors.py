@@ -56,7 +56,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ProtectedError):
         set_rollback()
         return Response(
-            error_body("in_use", _("This is still used by orders and cannot be deleted; deactivate it instead.")),
+            error_body(
+                "in_use", _("This is still used by orders and cannot be deleted; deactivate it instead.")
+            ),
             status=status.HTTP_409_CONFLICT,
         )
     response = drf_exception_handler(exc, context)
@@ -71,7 +73,8 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, exceptions.Throttled):
         response.data = error_body(
             "throttled",
-            _("Too many requests; retry after %(seconds)s seconds.") % {"seconds": exc.wait and int(exc.wait + 1)},
+            _("Too many requests; retry after %(seconds)s seconds.")
+            % {"seconds": exc.wait and int(exc.wait + 1)},
             {"retry_after": int(exc.wait + 1) if exc.wait is not None else None},
         )
     elif isinstance(exc, exceptions.APIException):
@@ -99,7 +102,6 @@ def error_responses(*codes: int) -> dict:
         401: "No API key, or a revoked or unknown one.",
         404: "Not found (or not this shop's).",
         409: "A refused move, a stale version or a request still in progress.",
-        412: "The If-Match version is stale.",
         413: "The body is too large.",
         415: "Send JSON.",
         422: "A rule refused the input, or an Idempotency-Key was reused with another body.",

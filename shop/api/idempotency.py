@@ -49,9 +49,12 @@ def _claim(shop: Shop, key: str, request, print_: str) -> IdempotencyRecord | Re
             http_status=422,
         )
     if existing.status == IdempotencyStatus.IN_PROGRESS:
-        if existing.created_at < timezone.now() - ABANDONED_AFTER and IdempotencyRecord.objects.filter(
-            pk=existing.pk, status=IdempotencyStatus.IN_PROGRESS
-        ).delete()[0]:
+        if (
+            existing.created_at < timezone.now() - ABANDONED_AFTER
+            and IdempotencyRecord.objects.filter(
+                pk=existing.pk, status=IdempotencyStatus.IN_PROGRESS
+            ).delete()[0]
+        ):
             return _claim(shop, key, request, print_)
         raise ApiError(
             _("A request with this Idempotency-Key is still in progress; retry in a moment."),

@@ -53,20 +53,22 @@ class ShopAPIView(APIView):
 
 
 def expected_version(request, data: dict, *, required: bool = False) -> int | None:
-    """The order version the client last saw: the ``If-Match`` header (``"3"`` or ``W/"3"``) or ``version``."""
+    """The order version the client last saw: ``If-Match`` (``"3"`` or ``W/"3"``) or ``version``."""
     header = request.headers.get("If-Match")
     if header is not None:
         value = header.strip().removeprefix("W/").strip('"')
         if not value.isdigit() or len(value) > 9:
             raise ApiError(
-                _("If-Match must be the order's version, e.g. \"3\"."), code="invalid_version", http_status=400
+                _('If-Match must be the order\'s version, e.g. "3".'), code="invalid_version", http_status=400
             )
         return int(value)
     if data.get("version") is not None:
         return data["version"]
     if required:
         raise ApiError(
-            _("Send the order's version (the If-Match header or a version field) so no change is overwritten."),
+            _(
+                "Send the order's version (If-Match or a version field) so no change is overwritten."
+            ),
             code="version_required",
             http_status=428,
         )

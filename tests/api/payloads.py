@@ -14,7 +14,13 @@ def order_payload(**overrides) -> dict:
             "country": "gb",
         },
         "lines": [
-            {"sku": "TEE-M-BLK", "name": "T-shirt", "variant": "M / black", "quantity": 2, "unit_price": "15.00"},
+            {
+                "sku": "TEE-M-BLK",
+                "name": "T-shirt",
+                "variant": "M / black",
+                "quantity": 2,
+                "unit_price": "15.00",
+            },
             {"sku": "CAP-RED", "name": "Cap", "variant": "", "quantity": 1, "unit_price": "9.50"},
         ],
         "shipping_price": "4.50",

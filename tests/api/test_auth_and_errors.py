@@ -71,6 +71,8 @@ def test_unknown_path_is_a_json_404(api):
     assert_error(api.get("/api/v1/nothing-here/"), 404, "not_found")
     assert_error(api.get("/api/v1/orders/SS-999999/"), 404, "not_found")
     assert_error(api.get("/api/v1/returns/99999999999999999999999/"), 404, "not_found")
+    assert_error(api.get("/api/v1/returns/%0A%F0%9F%93%A6/"), 404, "not_found")
+    assert_error(api.delete("/api/v1/orders/"), 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize(
@@ -99,7 +101,10 @@ def test_malformed_bodies_are_clear_4xx(api, body, content_type, status, code):
         ({"favourite_colour": "blue"}, "favourite_colour"),
         ({"customer": {"email": "not-an-email"}}, "customer"),
         ({"customer": {"email": "a@b.example", "nickname": "x"}}, "customer"),
-        ({"shipping_address": {"name": "A\x00", "line1": "x", "city": "y", "country": "GB"}}, "shipping_address"),
+        (
+            {"shipping_address": {"name": "A\x00", "line1": "x", "city": "y", "country": "GB"}},
+            "shipping_address",
+        ),
     ],
 )
 def test_bad_fields_are_400_naming_the_field(api, change, field):
@@ -126,7 +131,10 @@ def test_huge_body_is_413(api, settings):
 def test_rate_limit_is_429_with_retry_after(shop, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "api_key": "3/minute"},
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "api_key": "3/minute",
+        },
     }
     client = client_for(shop)
     for _ in range(3):

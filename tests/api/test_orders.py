@@ -75,12 +75,19 @@ def test_detail_shows_lines_shipments_returns_and_timeline_in_fixed_queries(shop
     assert body["shipments"][0]["tracking_url"].startswith("https://www.ups.com/")
     assert {p["line"] for p in body["shipments"][0]["lines"]} == {line.pk for line in order.lines.all()}
     assert body["returns"][0]["status"] == "requested"
-    assert [e["kind"] for e in body["events"]] == ["placed", "processed", "shipped", "delivered", "return_requested"]
+    assert [e["kind"] for e in body["events"]] == [
+        "placed",
+        "processed",
+        "shipped",
+        "delivered",
+        "return_requested",
+    ]
 
     with CaptureQueriesContext(connection) as small:
         api.get(f"/api/v1/orders/{order.number}/")
     many_lines = [
-        LineSpec(sku=f"SKU-{i}", name=f"Item {i}", quantity=i + 1, unit_price=Decimal("2.00")) for i in range(8)
+        LineSpec(sku=f"SKU-{i}", name=f"Item {i}", quantity=i + 1, unit_price=Decimal("2.00"))
+        for i in range(8)
     ]
     big = order_in("delivered", shop, lines=many_lines)
     request_return(big, lines={line.pk: 1 for line in big.lines.all()}, reason="Wrong", by=Actor.buyer())
@@ -143,7 +150,14 @@ def test_list_filters(shop, api):
     parcel = shipped.shipments.get()
     assert numbers(f"q={parcel.tracking_number}") == {shipped.number}
     assert numbers("q=ada buyer") == {old.number, unpaid.number, shipped.number, delivered.number}
-    assert_error(api.get("/api/v1/orders/?status=lost"), 400, "invalid")
+    for query, field in (
+        ("status=lost", "status"),
+        ("payment_status=stolen", "payment_status"),
+        ("colour=red", "colour"),
+    ):
+        error = assert_error(api.get(f"/api/v1/orders/?{query}"), 400, "invalid")
+        assert field in error["details"]["fields"]
+    assert numbers("status=shipped&format=json") == {shipped.number}
     assert_error(api.get("/api/v1/orders/?cursor=garbage"), 400, "invalid")
 
 
@@ -165,7 +179,9 @@ def test_transitions_process_ship_deliver(shop, api):
     assert body["shipments"][0]["tracking_number"] == number
 
     # The rest, carrier detected from the number.
-    response = api.post(f"/api/v1/orders/{order.number}/ship/", {"tracking_number": tracking_number()}, format="json")
+    response = api.post(
+        f"/api/v1/orders/{order.number}/ship/", {"tracking_number": tracking_number()}, format="json"
+    )
     assert response.json()["status"] == "shipped"
     assert [p["line"] for p in response.json()["shipments"][1]["lines"]] == [second.pk]
 
@@ -176,7 +192,9 @@ def test_transitions_process_ship_deliver(shop, api):
 
 def test_an_illegal_move_is_409_naming_the_status_and_the_allowed_moves(shop, api):
     order = order_in("delivered", shop)
-    response = api.post(f"/api/v1/orders/{order.number}/cancel/", {"reason": "Changed my mind"}, format="json")
+    response = api.post(
+        f"/api/v1/orders/{order.number}/cancel/", {"reason": "Changed my mind"}, format="json"
+    )
     error = assert_error(response, 409, "illegal_transition")
     assert error["details"]["status"] == "delivered"
     assert error["details"]["allowed"] == ["returned"]
@@ -186,7 +204,9 @@ def test_an_illegal_move_is_409_naming_the_status_and_the_allowed_moves(shop, ap
 
 def test_a_blocked_move_is_409_with_the_reason(shop, api):
     order = place(shop, paid=False)
-    error = assert_error(api.post(f"/api/v1/orders/{order.number}/process/", {}, format="json"), 409, "transition_blocked")
+    error = assert_error(
+        api.post(f"/api/v1/orders/{order.number}/process/", {}, format="json"), 409, "transition_blocked"
+    )
     assert error["details"]["status"] == "pending"
 
 
@@ -202,7 +222,11 @@ def test_cancel_needs_a_reason_and_refunds_a_paid_order(shop, api):
 def test_ship_refuses_bad_lines_and_unknown_carriers(shop, api):
     order = order_in("processed", shop)
     assert_error(
-        api.post(f"/api/v1/orders/{order.number}/ship/", {"carrier": "pigeon", "tracking_number": "X1"}, format="json"),
+        api.post(
+            f"/api/v1/orders/{order.number}/ship/",
+            {"carrier": "pigeon", "tracking_number": "X1"},
+            format="json",
+        ),
         422,
         "unknown_carrier",
     )
@@ -210,7 +234,11 @@ def test_ship_refuses_bad_lines_and_unknown_carriers(shop, api):
     assert_error(
         api.post(
             f"/api/v1/orders/{order.number}/ship/",
-            {"carrier": "ups", "tracking_number": tracking_number(), "lines": [{"line": line.pk, "quantity": 99}]},
+            {
+                "carrier": "ups",
+                "tracking_number": tracking_number(),
+                "lines": [{"line": line.pk, "quantity": 99}],
+            },
             format="json",
         ),
         422,
@@ -238,7 +266,10 @@ def test_patch_with_a_stale_version_is_409_and_changes_nothing(shop, api):
     order = place(shop)
     api.post(f"/api/v1/orders/{order.number}/process/", {}, format="json")  # version 2 now
     response = api.patch(
-        f"/api/v1/orders/{order.number}/", {"shipping_address": {"city": "Leeds"}}, format="json", HTTP_IF_MATCH='"1"'
+        f"/api/v1/orders/{order.number}/",
+        {"shipping_address": {"city": "Leeds"}},
+        format="json",
+        HTTP_IF_MATCH='"1"',
     )
     error = assert_error(response, 409, "stale_version")
     assert error["details"] == {"expected_version": 1, "current_version": 2}
@@ -249,14 +280,19 @@ def test_patch_with_a_stale_version_is_409_and_changes_nothing(shop, api):
 def test_patch_without_a_version_is_428(shop, api):
     order = place(shop)
     assert_error(
-        api.patch(f"/api/v1/orders/{order.number}/", {"internal_note": "Gift wrap"}, format="json"), 428, "version_required"
+        api.patch(f"/api/v1/orders/{order.number}/", {"internal_note": "Gift wrap"}, format="json"),
+        428,
+        "version_required",
     )
 
 
 def test_patch_adds_an_internal_note(shop, api):
     order = place(shop)
     response = api.patch(
-        f"/api/v1/orders/{order.number}/", {"internal_note": "Gift wrap please"}, format="json", HTTP_IF_MATCH='W/"1"'
+        f"/api/v1/orders/{order.number}/",
+        {"internal_note": "Gift wrap please"},
+        format="json",
+        HTTP_IF_MATCH='W/"1"',
     )
     assert response.status_code == 200
     assert response.json()["events"][-1]["message"] == "Gift wrap please"

@@ -44,8 +44,16 @@ def test_shipping_email_names_the_carrier_and_links_to_its_tracking_page(shop):
 def test_a_split_order_sends_one_email_per_parcel(shop):
     order = order_in("processed", shop=shop)
     first, second = order.lines.all()
-    ship_order(order, parcels=[ParcelSpec(tracking_number="1Z0000000000000001", lines={first.pk: first.quantity})], by=Actor.system())
-    ship_order(order, parcels=[ParcelSpec(tracking_number="1Z0000000000000002", lines={second.pk: 1})], by=Actor.system())
+    ship_order(
+        order,
+        parcels=[ParcelSpec(tracking_number="1Z0000000000000001", lines={first.pk: first.quantity})],
+        by=Actor.system(),
+    )
+    ship_order(
+        order,
+        parcels=[ParcelSpec(tracking_number="1Z0000000000000002", lines={second.pk: 1})],
+        by=Actor.system(),
+    )
     deliver_all(order)
     shipped = [m for m in mail.outbox if "on its way" in m.subject]
     assert len(shipped) == 2
@@ -100,7 +108,7 @@ def test_non_essential_mail_carries_an_unsubscribe_link_and_header(shop):
     assert f"/notifications/unsubscribe/{token}/" in message.body
     assert message.extra_headers["List-Unsubscribe"].endswith(f"/notifications/unsubscribe/{token}/>")
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    order_mail = [n for n in order.notifications.all() if n.template == "order_delivered"][0]
+    order_mail = next(n for n in order.notifications.all() if n.template == "order_delivered")
     assert CATALOGUE[order_mail.template].essential
 
 
@@ -150,7 +158,9 @@ def test_a_shop_without_orders_previews_on_a_sample_that_is_not_kept(other_shop)
 
 
 def test_buyer_text_inside_a_shops_own_template_is_escaped_in_html(shop):
-    NotificationTemplate.objects.create(shop=shop, template="order_confirmed", body_text="Hello {{ order.ship_name }}")
+    NotificationTemplate.objects.create(
+        shop=shop, template="order_confirmed", body_text="Hello {{ order.ship_name }}"
+    )
     order = place(shop, address={**ADDRESS, "name": "<img src=x onerror=alert(1)>"})
     deliver_all(order)
     html = mail.outbox[0].alternatives[0][0]

@@ -94,7 +94,9 @@ def test_a_row_whose_retry_is_not_due_yet_is_left_alone(shop):
 
     order = place(shop)
     notification = order.notifications.get()
-    Notification.objects.filter(pk=notification.pk).update(next_attempt_at=timezone.now() + timezone.timedelta(minutes=5))
+    Notification.objects.filter(pk=notification.pk).update(
+        next_attempt_at=timezone.now() + timezone.timedelta(minutes=5)
+    )
     assert deliver_notification(notification.pk) == "not due"
     assert mail.outbox == []
 
@@ -123,7 +125,10 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped(attempt, settings
 
 
 def test_the_retry_cap_stays_below_the_broker_visibility_timeout(settings):
-    assert settings.SHIPSHAPE["NOTIFICATION_RETRY_MAX_SECONDS"] < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert (
+        settings.SHIPSHAPE["NOTIFICATION_RETRY_MAX_SECONDS"]
+        < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    )
 
 
 def test_the_sweep_requeues_rows_the_broker_never_got(shop):

@@ -1,4 +1,4 @@
-"""The jobs beat runs: late orders, stalled parcels, feedback requests, unpaid expiry. Each is safe to repeat."""
+"""The jobs beat runs: late orders, stalled parcels, feedback requests, unpaid expiry; each safe to repeat."""
 
 from datetime import timedelta
 
@@ -87,7 +87,10 @@ def test_unpaid_orders_expire_and_give_their_coupon_back(shop):
     coupon = CouponFactory(shop=shop, code="WELCOME", usage_limit=10)
     stale = place(shop, paid=False, coupon_code="welcome", placed_at=NOW - timedelta(hours=50))
     cod = place(
-        shop, email="cod@example.net", paid=False, payment_method=PaymentMethod.CASH_ON_DELIVERY,
+        shop,
+        email="cod@example.net",
+        paid=False,
+        payment_method=PaymentMethod.CASH_ON_DELIVERY,
         placed_at=NOW - timedelta(hours=50),
     )
     paid = place(shop, email="paid@example.net", paid=True, placed_at=NOW - timedelta(hours=50))

@@ -24,8 +24,12 @@ def test_a_replayed_scan_is_recorded_once(shop):
     NOW = soon()
     order = order_in("shipped", shop=shop)
     shipment = order.shipments.get()
-    first = record_scan(shipment, status="in_transit", occurred_at=NOW, location="Leeds hub", description="Sorted")
-    again = record_scan(shipment, status="in_transit", occurred_at=NOW, location="Leeds hub", description="Sorted")
+    first = record_scan(
+        shipment, status="in_transit", occurred_at=NOW, location="Leeds hub", description="Sorted"
+    )
+    again = record_scan(
+        shipment, status="in_transit", occurred_at=NOW, location="Leeds hub", description="Sorted"
+    )
     assert first is not None and again is None
     assert shipment.events.filter(location="Leeds hub").count() == 1
 
@@ -35,7 +39,9 @@ def test_out_for_delivery_tells_the_buyer_once(shop):
     order = order_in("shipped", shop=shop)
     shipment = order.shipments.get()
     record_scan(shipment, status="out_for_delivery", occurred_at=NOW, location="Portsmouth")
-    record_scan(shipment, status="out_for_delivery", occurred_at=NOW + timedelta(minutes=5), location="Portsmouth")
+    record_scan(
+        shipment, status="out_for_delivery", occurred_at=NOW + timedelta(minutes=5), location="Portsmouth"
+    )
     assert order.notifications.filter(template="out_for_delivery").count() == 1
     assert order.events.filter(kind=EventKind.OUT_FOR_DELIVERY).count() == 1
     shipment.refresh_from_db()

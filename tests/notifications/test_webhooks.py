@@ -58,7 +58,9 @@ def test_every_order_event_is_posted_signed_to_the_sellers_endpoint(shop, receiv
 
     assert len(receiver.requests) == 2
     headers, body = receiver.requests[1]
-    expected = hmac.new(b"whsec_test_123", headers["X-Shipshape-Timestamp"].encode() + b"." + body, hashlib.sha256)
+    expected = hmac.new(
+        b"whsec_test_123", headers["X-Shipshape-Timestamp"].encode() + b"." + body, hashlib.sha256
+    )
     assert headers["X-Shipshape-Signature"] == f"sha256={expected.hexdigest()}"
     payload = json.loads(body)
     assert payload["type"] == "order.processed"

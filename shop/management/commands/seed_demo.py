@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.models import Coupon, CouponKind, Order
 from shipping.carriers import DEFAULT_CARRIERS
@@ -100,19 +101,23 @@ SHOPS = (
 
 
 class Command(BaseCommand):
-    help = _("Load demo shops, users, coupons and orders in every state. Safe to run again.")
+    help = gettext_lazy("Load demo shops, users, coupons and orders in every state. Safe to run again.")
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--orders",
             type=int,
             default=DEFAULT_ORDERS,
-            help=_("Orders the demo shop should have (tops up)."),
+            help=gettext_lazy("Orders the demo shop should have (tops up)."),
         )
         parser.add_argument(
-            "--shop", default="demo", help=_("Slug of the shop --orders applies to (default: demo).")
+            "--shop",
+            default="demo",
+            help=gettext_lazy("Slug of the shop --orders applies to (default: demo)."),
         )
-        parser.add_argument("--batch-size", type=int, default=5000, help=_("Orders written per transaction."))
+        parser.add_argument(
+            "--batch-size", type=int, default=5000, help=gettext_lazy("Orders written per transaction.")
+        )
 
     def handle(self, *args, orders: int, shop: str, batch_size: int, verbosity: int, **options):
         if orders < 0:
@@ -130,9 +135,7 @@ class Command(BaseCommand):
             owner_membership = Membership.objects.filter(shop=target, role=Role.OWNER).select_related("user")
             shops[shop] = (target, owner_membership.first().user if owner_membership.exists() else admin)
 
-        targets = {slug: OTHER_ORDERS for slug in shops if slug == "other"}
-        targets.setdefault("demo", DEFAULT_ORDERS)
-        targets[shop] = orders
+        targets = {"other": OTHER_ORDERS, "demo": DEFAULT_ORDERS, shop: orders}
         added = 0
         for slug, wanted in targets.items():
             target, owner = shops[slug]

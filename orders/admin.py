@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -435,6 +436,21 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     search_fields = ["template", "subject", "shop__name"]
     list_select_related = ["shop"]
     autocomplete_fields = ["shop"]
+    readonly_fields = ["rendered_preview"]
+
+    @admin.display(description=_("preview"))
+    def rendered_preview(self, obj):
+        """The saved text rendered on the shop's latest order (or a sample order), as the buyer reads it."""
+        if obj is None or not obj.pk:
+            return gettext("Save to see a preview.")
+        rendered = preview(obj.shop, obj.template, subject=obj.subject, body_text=obj.body_text)
+        if "error" in rendered:
+            return rendered["error"]
+        return format_html(
+            '<p><strong>{}</strong></p><pre style="white-space:pre-wrap">{}</pre>',
+            rendered["subject"],
+            rendered["text"],
+        )
 
 
 @admin.register(Suppression)

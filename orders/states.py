@@ -55,7 +55,9 @@ def _every_line_shipped(order) -> str | None:
 
 def _no_parcel_left(order) -> str | None:
     if order.shipments.exists():
-        return str(_("Some parcels have already left; they must come back before the order can be cancelled."))
+        return str(
+            _("Some parcels have already left; they must come back before the order can be cancelled.")
+        )
     return None
 
 

@@ -231,7 +231,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "shop.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
-    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shipshape API",

@@ -95,7 +95,9 @@ ADDRESS = {
 
 def two_lines() -> list[LineSpec]:
     return [
-        LineSpec(sku="TEE-M-BLK", name="T-shirt", variant="M / black", quantity=2, unit_price=Decimal("15.00")),
+        LineSpec(
+            sku="TEE-M-BLK", name="T-shirt", variant="M / black", quantity=2, unit_price=Decimal("15.00")
+        ),
         LineSpec(sku="CAP-RED", name="Cap", quantity=1, unit_price=Decimal("9.50")),
     ]
 

@@ -447,4 +447,3 @@ class CouponQuoteOutput(serializers.Serializer):
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     shipping_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
-

@@ -109,7 +109,9 @@ class NotificationTemplate(models.Model):
 class Suppression(models.Model):
     """An address that unsubscribed from a shop's non-essential mail (feedback requests, delay notices)."""
 
-    shop = models.ForeignKey("shop.Shop", on_delete=models.CASCADE, related_name="suppressions", verbose_name=_("shop"))
+    shop = models.ForeignKey(
+        "shop.Shop", on_delete=models.CASCADE, related_name="suppressions", verbose_name=_("shop")
+    )
     email = models.EmailField(_("email"))
     created_at = models.DateTimeField(_("unsubscribed"), auto_now_add=True)
 

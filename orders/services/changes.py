@@ -68,7 +68,9 @@ def save_change(order: Order, fields: list[str]) -> None:
     order.refresh_from_db(fields=["version"])
 
 
-def record_event(order: Order, kind: str, *, by: Actor, message: str = "", data: dict | None = None, at=None) -> OrderEvent:
+def record_event(
+    order: Order, kind: str, *, by: Actor, message: str = "", data: dict | None = None, at=None
+) -> OrderEvent:
     """Write a timeline row; the shop's webhook endpoints get the event through the outbox."""
     from ..notifications import queue_webhooks
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop.models import Customer, Shop
+from shop.templatetags.money import format_money
 
 from ..errors import CouponRejected
 from ..models import Coupon, CouponKind, CouponRedemption, Order
@@ -29,7 +30,9 @@ def find_coupon(shop: Shop, code: str, *, lock: bool = False) -> Coupon:
         queryset = queryset.select_for_update()
     coupon = queryset.first()
     if coupon is None:
-        raise CouponRejected(_("There is no coupon %(code)s.") % {"code": code}, reason="unknown", coupon_code=code)
+        raise CouponRejected(
+            _("There is no coupon %(code)s.") % {"code": code}, reason="unknown", coupon_code=code
+        )
     return coupon
 
 
@@ -54,23 +57,25 @@ def quote_coupon(
     def reject(message: str, reason: str):
         raise CouponRejected(message, reason=reason, coupon_code=code)
 
-    if not coupon.is_active:
+    held_by_this_order = bool(exclude_order and exclude_order.coupon_id == coupon.pk)
+    if not coupon.is_active and not held_by_this_order:  # deactivating never takes a coupon off an order
         reject(_("The coupon %(code)s is no longer active.") % {"code": code}, "inactive")
     if coupon.valid_from and now < coupon.valid_from:
         reject(_("The coupon %(code)s is not valid yet.") % {"code": code}, "not_yet_valid")
     if coupon.valid_until and now > coupon.valid_until:
         reject(_("The coupon %(code)s has expired.") % {"code": code}, "expired")
-    held_by_this_order = bool(exclude_order and exclude_order.coupon_id == coupon.pk)
     if coupon.usage_limit is not None and not held_by_this_order and coupon.times_used >= coupon.usage_limit:
         reject(_("The coupon %(code)s has been used up.") % {"code": code}, "used_up")
     if subtotal < coupon.min_subtotal:
         reject(
-            _("The coupon %(code)s needs a subtotal of at least %(amount)s.") % {"code": code, "amount": coupon.min_subtotal},
+            _("The coupon %(code)s needs a subtotal of at least %(amount)s.")
+            % {"code": code, "amount": format_money(coupon.min_subtotal, coupon.shop.currency)},
             "min_subtotal",
         )
     if quantity < coupon.min_quantity:
         reject(
-            _("The coupon %(code)s needs at least %(count)s items.") % {"code": code, "count": coupon.min_quantity},
+            _("The coupon %(code)s needs at least %(count)s items.")
+            % {"code": code, "count": coupon.min_quantity},
             "min_quantity",
         )
     if customer is not None and customer.pk:
@@ -85,7 +90,9 @@ def quote_coupon(
             reject(_("The coupon %(code)s is for returning customers.") % {"code": code}, "returning_only")
     elif coupon.returning_customers_only:
         reject(_("The coupon %(code)s is for returning customers.") % {"code": code}, "returning_only")
-    return CouponQuote(coupon=coupon, discount=discount_for(coupon, subtotal=subtotal, shipping_price=shipping_price))
+    return CouponQuote(
+        coupon=coupon, discount=discount_for(coupon, subtotal=subtotal, shipping_price=shipping_price)
+    )
 
 
 def _has_earlier_order(customer: Customer, exclude_order: Order | None) -> bool:

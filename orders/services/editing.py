@@ -15,7 +15,9 @@ from .placing import ADDRESS_FIELDS, LineSpec, clean_address, clean_lines, quant
 
 
 @transaction.atomic
-def change_shipping_address(order: Order, *, address: dict, by: Actor, expected_version: int | None = None) -> Order:
+def change_shipping_address(
+    order: Order, *, address: dict, by: Actor, expected_version: int | None = None
+) -> Order:
     """Replace the shipping address. Refused once anything has shipped."""
     order = lock_order(order, expected_version=expected_version)
     if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSED) or order.shipments.exists():
@@ -27,12 +29,18 @@ def change_shipping_address(order: Order, *, address: dict, by: Actor, expected_
     new = clean_address(address)
     before = {key: getattr(order, f"ship_{key}") for key in ADDRESS_FIELDS}
     if new == before:
-        raise InvalidInput(_("The new address is the same as the current one."), field="shipping_address", code="unchanged")
+        raise InvalidInput(
+            _("The new address is the same as the current one."), field="shipping_address", code="unchanged"
+        )
     for key, value in new.items():
         setattr(order, f"ship_{key}", value)
     save_change(order, [f"ship_{key}" for key in ADDRESS_FIELDS])
     event = record_event(
-        order, EventKind.ADDRESS_CHANGED, by=by, message=_("Shipping address changed"), data={"before": before, "after": new}
+        order,
+        EventKind.ADDRESS_CHANGED,
+        by=by,
+        message=_("Shipping address changed"),
+        data={"before": before, "after": new},
     )
     queue_customer_email(order, event, "address_changed")
     return order
@@ -60,7 +68,9 @@ def modify_lines(
     existing = {line.pk: line for line in order.lines.all()}
     unknown = [line.id for line in lines if line.id is not None and line.id not in existing]
     if unknown:
-        raise InvalidInput(_("That item is not in this order."), field="lines", code="unknown_line", lines=unknown)
+        raise InvalidInput(
+            _("That item is not in this order."), field="lines", code="unknown_line", lines=unknown
+        )
     before = [_line_snapshot(line) for line in existing.values()]
     old_total = order.total
 
@@ -121,7 +131,12 @@ def modify_lines(
             "dropped_coupon": dropped_coupon,
         },
     )
-    queue_customer_email(order, event, "lines_changed", context={"difference": str(difference), "dropped_coupon": dropped_coupon or ""})
+    queue_customer_email(
+        order,
+        event,
+        "lines_changed",
+        context={"difference": str(difference), "dropped_coupon": dropped_coupon or ""},
+    )
     return order
 
 
@@ -143,5 +158,7 @@ def add_note(order: Order, *, text: str, by: Actor) -> Order:
     if not text:
         raise InvalidInput(_("The note is empty."), field="text", code="empty")
     order = lock_order(order)
-    record_event(order, EventKind.NOTE, by=by, message=text[:500], data={"text": text} if len(text) > 500 else {})
+    record_event(
+        order, EventKind.NOTE, by=by, message=text[:500], data={"text": text} if len(text) > 500 else {}
+    )
     return order

@@ -13,7 +13,7 @@ from shipping.models import Carrier, Shipment, ShipmentLine, ShipmentStatus, Tra
 from ..errors import InvalidInput
 from ..models import EventKind, Order
 from ..notifications import queue_customer_email
-from ..states import OrderStatus, PaymentStatus
+from ..states import OrderStatus, PaymentMethod, PaymentStatus
 from . import coupons
 from .changes import Actor, lock_order, move, record_event, save_change
 
@@ -28,7 +28,9 @@ def mark_paid(order: Order, *, by: Actor, expected_version: int | None = None) -
         raise InvalidInput(_("A closed order cannot be paid."), field="payment_status", code="order_closed")
     order.payment_status = PaymentStatus.PAID
     save_change(order, ["payment_status"])
-    record_event(order, EventKind.PAYMENT, by=by, message=_("Payment received"), data={"payment_status": "paid"})
+    record_event(
+        order, EventKind.PAYMENT, by=by, message=_("Payment received"), data={"payment_status": "paid"}
+    )
     return order
 
 
@@ -59,7 +61,11 @@ def resolve_carrier(carrier_code: str, tracking_number: str) -> Carrier:
     if carrier_code:
         carrier = Carrier.objects.filter(code=carrier_code, is_active=True).first()
         if carrier is None:
-            raise InvalidInput(_("Unknown carrier %(code)s.") % {"code": carrier_code}, field="carrier", code="unknown_carrier")
+            raise InvalidInput(
+                _("Unknown carrier %(code)s.") % {"code": carrier_code},
+                field="carrier",
+                code="unknown_carrier",
+            )
         return carrier
     if not tracking_number:
         raise InvalidInput(_("Choose a carrier."), field="carrier", code="carrier_required")
@@ -68,7 +74,8 @@ def resolve_carrier(carrier_code: str, tracking_number: str) -> Carrier:
         return candidates[0]
     if not candidates:
         raise InvalidInput(
-            _("No carrier uses tracking numbers like %(number)s; choose the carrier.") % {"number": tracking_number},
+            _("No carrier uses tracking numbers like %(number)s; choose the carrier.")
+            % {"number": tracking_number},
             field="carrier",
             code="carrier_not_detected",
         )
@@ -91,8 +98,15 @@ def _parcel_quantities(order: Order, parcel: ParcelSpec, remaining: dict[int, in
             raise InvalidInput(_("Quantities must be at least 1."), field="lines")
         if line_id not in remaining:
             if order.lines.filter(pk=line_id).exists():
-                raise InvalidInput(_("That item is already fully shipped."), field="lines", code="already_shipped", line=line_id)
-            raise InvalidInput(_("That item is not in this order."), field="lines", code="unknown_line", line=line_id)
+                raise InvalidInput(
+                    _("That item is already fully shipped."),
+                    field="lines",
+                    code="already_shipped",
+                    line=line_id,
+                )
+            raise InvalidInput(
+                _("That item is not in this order."), field="lines", code="unknown_line", line=line_id
+            )
         if quantity > remaining[line_id]:
             raise InvalidInput(
                 _("Only %(count)s of that item are left to ship.") % {"count": remaining[line_id]},
@@ -125,12 +139,19 @@ def ship_order(
         tracking_number = normalise_tracking_number(parcel.tracking_number)
         if not tracking_number and not parcel.no_tracking:
             raise InvalidInput(
-                _("Enter a tracking number, or say the parcel has none."), field=f"parcels.{index}.tracking_number"
+                _("Enter a tracking number, or say the parcel has none."),
+                field=f"parcels.{index}.tracking_number",
             )
         carrier = resolve_carrier(parcel.carrier_code, tracking_number)
-        if tracking_number and Shipment.objects.filter(shop=order.shop, carrier=carrier, tracking_number=tracking_number).exists():
+        if (
+            tracking_number
+            and Shipment.objects.filter(
+                shop=order.shop, carrier=carrier, tracking_number=tracking_number
+            ).exists()
+        ):
             raise InvalidInput(
-                _("Tracking number %(number)s is already used for another parcel.") % {"number": tracking_number},
+                _("Tracking number %(number)s is already used for another parcel.")
+                % {"number": tracking_number},
                 field=f"parcels.{index}.tracking_number",
                 code="duplicate_tracking_number",
             )
@@ -149,7 +170,8 @@ def ship_order(
                 )
         except IntegrityError as exc:
             raise InvalidInput(
-                _("Tracking number %(number)s is already used for another parcel.") % {"number": tracking_number},
+                _("Tracking number %(number)s is already used for another parcel.")
+                % {"number": tracking_number},
                 field=f"parcels.{index}.tracking_number",
                 code="duplicate_tracking_number",
             ) from exc
@@ -171,7 +193,8 @@ def ship_order(
         shipments.append(shipment)
 
     parcels_data = [
-        {"shipment_id": s.pk, "carrier": s.carrier.code, "tracking_number": s.tracking_number} for s in shipments
+        {"shipment_id": s.pk, "carrier": s.carrier.code, "tracking_number": s.tracking_number}
+        for s in shipments
     ]
     if remaining:
         save_change(order, [])
@@ -186,7 +209,12 @@ def ship_order(
     else:
         save_change(order, move(order, OrderStatus.SHIPPED, now=now))
         event = record_event(
-            order, EventKind.SHIPPED, by=by, message=_("Order shipped"), data={"parcels": parcels_data}, at=now
+            order,
+            EventKind.SHIPPED,
+            by=by,
+            message=_("Order shipped"),
+            data={"parcels": parcels_data},
+            at=now,
         )
     for shipment in shipments:
         queue_customer_email(
@@ -198,7 +226,9 @@ def ship_order(
                 "carrier": shipment.carrier.name,
                 "tracking_number": shipment.tracking_number,
                 "carrier_tracking_url": shipment.tracking_url,
-                "estimated_delivery": shipment.estimated_delivery.isoformat() if shipment.estimated_delivery else "",
+                "estimated_delivery": shipment.estimated_delivery.isoformat()
+                if shipment.estimated_delivery
+                else "",
             },
         )
     return order
@@ -220,8 +250,13 @@ def deliver_shipment(
         move(order, OrderStatus.DELIVERED)  # raises IllegalTransition
     delivered_at = delivered_at or timezone.now()
     _mark_delivered(shipment, delivered_at, by=by, description=description, add_scan=add_scan)
-    if order.status == OrderStatus.SHIPPED and not order.shipments.exclude(status=ShipmentStatus.DELIVERED).exists():
-        save_change(order, move(order, OrderStatus.DELIVERED, now=delivered_at))
+    if (
+        order.status == OrderStatus.SHIPPED
+        and not order.shipments.exclude(status=ShipmentStatus.DELIVERED).exists()
+    ):
+        save_change(
+            order, move(order, OrderStatus.DELIVERED, now=delivered_at) + _collect_cash_on_delivery(order)
+        )
         event = record_event(order, EventKind.DELIVERED, by=by, message=_("Order delivered"), at=delivered_at)
         queue_customer_email(order, event, "order_delivered")
     else:
@@ -234,11 +269,19 @@ def deliver_shipment(
             data={"shipment_id": shipment.pk},
             at=delivered_at,
         )
-        queue_customer_email(order, event, "shipment_delivered", part=f"s{shipment.pk}", context={"carrier": shipment.carrier.name, "tracking_number": shipment.tracking_number})
+        queue_customer_email(
+            order,
+            event,
+            "shipment_delivered",
+            part=f"s{shipment.pk}",
+            context={"carrier": shipment.carrier.name, "tracking_number": shipment.tracking_number},
+        )
     return order
 
 
-def _mark_delivered(shipment: Shipment, delivered_at, *, by: Actor, description: str = "", add_scan: bool = True) -> None:
+def _mark_delivered(
+    shipment: Shipment, delivered_at, *, by: Actor, description: str = "", add_scan: bool = True
+) -> None:
     shipment.status = ShipmentStatus.DELIVERED
     shipment.delivered_at = delivered_at
     shipment.save(update_fields=["status", "delivered_at"])
@@ -253,8 +296,21 @@ def _mark_delivered(shipment: Shipment, delivered_at, *, by: Actor, description:
     )
 
 
+def _collect_cash_on_delivery(order: Order) -> list[str]:
+    """A cash-on-delivery order is paid when its last parcel is handed over; returns the fields changed."""
+    if (
+        order.payment_method == PaymentMethod.CASH_ON_DELIVERY
+        and order.payment_status == PaymentStatus.UNPAID
+    ):
+        order.payment_status = PaymentStatus.PAID
+        return ["payment_status"]
+    return []
+
+
 @transaction.atomic
-def deliver_order(order: Order, *, by: Actor, expected_version: int | None = None, delivered_at=None) -> Order:
+def deliver_order(
+    order: Order, *, by: Actor, expected_version: int | None = None, delivered_at=None
+) -> Order:
     """shipped → delivered by hand: every parcel not yet delivered is marked delivered too."""
     order = lock_order(order, expected_version=expected_version)
     delivered_at = delivered_at or timezone.now()
@@ -262,14 +318,18 @@ def deliver_order(order: Order, *, by: Actor, expected_version: int | None = Non
         move(order, OrderStatus.DELIVERED)  # raises IllegalTransition
     for shipment in order.shipments.select_for_update().exclude(status=ShipmentStatus.DELIVERED):
         _mark_delivered(shipment, delivered_at, by=by)
-    save_change(order, move(order, OrderStatus.DELIVERED, now=delivered_at))
+    save_change(
+        order, move(order, OrderStatus.DELIVERED, now=delivered_at) + _collect_cash_on_delivery(order)
+    )
     event = record_event(order, EventKind.DELIVERED, by=by, message=_("Order delivered"), at=delivered_at)
     queue_customer_email(order, event, "order_delivered")
     return order
 
 
 @transaction.atomic
-def return_to_sender(order: Order, *, by: Actor, reason: str = "", expected_version: int | None = None) -> Order:
+def return_to_sender(
+    order: Order, *, by: Actor, reason: str = "", expected_version: int | None = None
+) -> Order:
     """shipped → returned: the carrier brought the parcels back to the seller."""
     order = lock_order(order, expected_version=expected_version)
     save_change(order, move(order, OrderStatus.RETURNED))
@@ -284,14 +344,16 @@ def return_to_sender(order: Order, *, by: Actor, reason: str = "", expected_vers
             description=reason or _("Returned to sender"),
             source=TrackingSource.CARRIER if by.kind == "carrier" else TrackingSource.SELLER,
         )
-    event = record_event(order, EventKind.RETURNED_TO_SENDER, by=by, message=reason or _("Returned to sender"))
+    event = record_event(
+        order, EventKind.RETURNED_TO_SENDER, by=by, message=reason or _("Returned to sender")
+    )
     queue_customer_email(order, event, "order_returned", context={"reason": reason})
     return order
 
 
 @transaction.atomic
 def cancel_order(order: Order, *, reason: str, by: Actor, expected_version: int | None = None) -> Order:
-    """pending or processed → cancelled, with a reason. A paid order is refunded; the coupon use is released."""
+    """pending or processed → cancelled, with a reason. A paid order is refunded; its coupon use released."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why the order is cancelled."), field="reason", code="reason_required")
@@ -312,7 +374,12 @@ def cancel_order(order: Order, *, reason: str, by: Actor, expected_version: int 
         EventKind.CANCELLED,
         by=by,
         message=reason,
-        data={"refunded": str(refunded) if refunded is not None else None, "coupon_released": coupon_released},
+        data={
+            "refunded": str(refunded) if refunded is not None else None,
+            "coupon_released": coupon_released,
+        },
     )
-    queue_customer_email(order, event, "order_cancelled", context={"reason": reason, "refunded": str(refunded or "")})
+    queue_customer_email(
+        order, event, "order_cancelled", context={"reason": reason, "refunded": str(refunded or "")}
+    )
     return order

@@ -36,14 +36,22 @@ def clean_address(address: dict) -> dict:
     """Strip the fields, check the required ones, upper-case the country code. Keys as ADDRESS_FIELDS."""
     unknown = set(address) - set(ADDRESS_FIELDS)
     if unknown:
-        raise InvalidInput(_("Unknown address fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}, field="shipping_address")
+        raise InvalidInput(
+            _("Unknown address fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+            field="shipping_address",
+        )
     cleaned = {key: str(address.get(key) or "").strip() for key in ADDRESS_FIELDS}
     for key in REQUIRED_ADDRESS_FIELDS:
         if not cleaned[key]:
-            raise InvalidInput(_("The address needs a %(field)s.") % {"field": key.replace("_", " ")}, field=f"shipping_address.{key}")
+            raise InvalidInput(
+                _("The address needs a %(field)s.") % {"field": key.replace("_", " ")},
+                field=f"shipping_address.{key}",
+            )
     cleaned["country"] = cleaned["country"].upper()
     if len(cleaned["country"]) != 2 or not cleaned["country"].isalpha():
-        raise InvalidInput(_("Use a two-letter country code, such as US or GB."), field="shipping_address.country")
+        raise InvalidInput(
+            _("Use a two-letter country code, such as US or GB."), field="shipping_address.country"
+        )
     return cleaned
 
 
@@ -116,7 +124,7 @@ def place_order(
     by: Actor | None = None,
     placed_at=None,
 ) -> Order:
-    """Create a pending order with its lines, take a coupon use if a code is given, and confirm it to the buyer.
+    """Create a pending order with its lines, take a coupon use if a code is given, confirm it to the buyer.
 
     A coupon that does not apply is refused with the rule it broke; nothing is written then.
     """
@@ -125,7 +133,9 @@ def place_order(
     lines = clean_lines(lines)
     shipping_price, tax = Decimal(shipping_price), Decimal(tax)
     if shipping_price < 0 or tax < 0:
-        raise InvalidInput(_("Shipping and tax cannot be negative."), field="shipping_price" if shipping_price < 0 else "tax")
+        raise InvalidInput(
+            _("Shipping and tax cannot be negative."), field="shipping_price" if shipping_price < 0 else "tax"
+        )
     if payment_method not in PaymentMethod.values:
         raise InvalidInput(_("Unknown payment method."), field="payment_method")
     if payment_status not in (PaymentStatus.UNPAID, PaymentStatus.PAID):
@@ -137,7 +147,11 @@ def place_order(
     if coupon_code.strip():
         coupon = coupons.find_coupon(shop, coupon_code, lock=True)
         quote = coupons.quote_coupon(
-            coupon, customer=customer, subtotal=subtotal, quantity=quantity_of(lines), shipping_price=shipping_price
+            coupon,
+            customer=customer,
+            subtotal=subtotal,
+            quantity=quantity_of(lines),
+            shipping_price=shipping_price,
         )
     discount = quote.discount if quote else Decimal("0.00")
     order = Order.objects.create(

@@ -8,6 +8,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shop.templatetags.money import format_money
+
 from ..errors import InvalidInput
 from ..models import ActorKind, EventKind, Order, Return, ReturnLine, ReturnStatus
 from ..models.returns import OPEN_OR_DONE_RETURN_STATES, RETURN_MOVES
@@ -27,7 +29,10 @@ def request_return(order: Order, *, lines: dict[int, int], reason: str, by: Acto
     if order.status != OrderStatus.DELIVERED:
         raise InvalidInput(_("Only a delivered order can be returned."), field="order", code="not_delivered")
     now = timezone.now()
-    if by.kind == ActorKind.BUYER and order.delivered_at + timedelta(days=order.shop.return_window_days) < now:
+    if (
+        by.kind == ActorKind.BUYER
+        and order.delivered_at + timedelta(days=order.shop.return_window_days) < now
+    ):
         raise InvalidInput(
             _("The return window of %(days)s days has closed.") % {"days": order.shop.return_window_days},
             field="order",
@@ -37,14 +42,18 @@ def request_return(order: Order, *, lines: dict[int, int], reason: str, by: Acto
         raise InvalidInput(_("Choose at least one item to return."), field="lines")
     shipped = order.shipped_quantities()
     held = dict(
-        ReturnLine.objects.filter(return_request__order=order, return_request__status__in=OPEN_OR_DONE_RETURN_STATES)
+        ReturnLine.objects.filter(
+            return_request__order=order, return_request__status__in=OPEN_OR_DONE_RETURN_STATES
+        )
         .values_list("order_line_id")
         .annotate(total=Sum("quantity"))
     )
     line_ids = set(order.lines.values_list("pk", flat=True))
     for line_id, quantity in lines.items():
         if int(line_id) not in line_ids:
-            raise InvalidInput(_("That item is not in this order."), field="lines", code="unknown_line", line=line_id)
+            raise InvalidInput(
+                _("That item is not in this order."), field="lines", code="unknown_line", line=line_id
+            )
         if int(quantity) <= 0:
             raise InvalidInput(_("Quantities must be at least 1."), field="lines")
         left = shipped[int(line_id)] - held.get(int(line_id), 0)
@@ -80,7 +89,10 @@ def _move_return(return_request: Return, target: str) -> None:
     if target not in RETURN_MOVES[return_request.status]:
         raise InvalidInput(
             _("A return that is %(current)s cannot become %(target)s.")
-            % {"current": return_request.get_status_display().lower(), "target": ReturnStatus(target).label.lower()},
+            % {
+                "current": return_request.get_status_display().lower(),
+                "target": ReturnStatus(target).label.lower(),
+            },
             field="status",
             code="illegal_return_transition",
             current_status=return_request.status,
@@ -96,7 +108,13 @@ def approve_return(return_request: Return, *, by: Actor) -> Return:
     return_request.decided_at = timezone.now()
     return_request.save(update_fields=["status", "decided_at"])
     save_change(order, [])
-    event = record_event(order, EventKind.RETURN_APPROVED, by=by, message=_("Return approved"), data={"return_id": return_request.pk})
+    event = record_event(
+        order,
+        EventKind.RETURN_APPROVED,
+        by=by,
+        message=_("Return approved"),
+        data={"return_id": return_request.pk},
+    )
     queue_customer_email(order, event, "return_approved", context={"return_id": return_request.pk})
     return return_request
 
@@ -112,8 +130,12 @@ def reject_return(return_request: Return, *, reason: str, by: Actor) -> Return:
     return_request.rejection_reason = reason[:500]
     return_request.save(update_fields=["status", "decided_at", "rejection_reason"])
     save_change(order, [])
-    event = record_event(order, EventKind.RETURN_REJECTED, by=by, message=reason, data={"return_id": return_request.pk})
-    queue_customer_email(order, event, "return_rejected", context={"return_id": return_request.pk, "reason": reason})
+    event = record_event(
+        order, EventKind.RETURN_REJECTED, by=by, message=reason, data={"return_id": return_request.pk}
+    )
+    queue_customer_email(
+        order, event, "return_rejected", context={"return_id": return_request.pk, "reason": reason}
+    )
     return return_request
 
 
@@ -124,7 +146,13 @@ def receive_return(return_request: Return, *, by: Actor) -> Return:
     return_request.received_at = timezone.now()
     return_request.save(update_fields=["status", "received_at"])
     save_change(order, [])
-    event = record_event(order, EventKind.RETURN_RECEIVED, by=by, message=_("Returned items received"), data={"return_id": return_request.pk})
+    event = record_event(
+        order,
+        EventKind.RETURN_RECEIVED,
+        by=by,
+        message=_("Returned items received"),
+        data={"return_id": return_request.pk},
+    )
     queue_customer_email(order, event, "return_received", context={"return_id": return_request.pk})
     return return_request
 
@@ -132,7 +160,10 @@ def receive_return(return_request: Return, *, by: Actor) -> Return:
 def suggested_refund(return_request: Return) -> Decimal:
     """The returned units at their price, less their share of the order's discount."""
     order = return_request.order
-    gross = sum((rl.order_line.unit_price * rl.quantity for rl in return_request.lines.select_related("order_line")), Decimal("0"))
+    gross = sum(
+        (rl.order_line.unit_price * rl.quantity for rl in return_request.lines.select_related("order_line")),
+        Decimal("0"),
+    )
     if order.subtotal and order.discount:
         gross -= (gross * order.discount / order.subtotal).quantize(Decimal("0.01"))
     return max(min(gross, order.total - order.refunded_total), Decimal("0.00"))
@@ -148,7 +179,10 @@ def refund_return(return_request: Return, *, by: Actor, amount: Decimal | None =
     refundable = order.total - order.refunded_total
     if amount < 0 or amount > refundable:
         raise InvalidInput(
-            _("The refund must be between 0 and %(amount)s.") % {"amount": refundable}, field="amount", code="refund_out_of_range"
+            _("The refund must be between 0 and %(amount)s.")
+            % {"amount": format_money(refundable, order.currency)},
+            field="amount",
+            code="refund_out_of_range",
         )
     now = timezone.now()
     return_request.refund_amount = amount
@@ -158,13 +192,21 @@ def refund_return(return_request: Return, *, by: Actor, amount: Decimal | None =
     fields = ["refunded_total"]
     if amount and order.payment_status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
         order.payment_status = (
-            PaymentStatus.REFUNDED if order.refunded_total >= order.total else PaymentStatus.PARTIALLY_REFUNDED
+            PaymentStatus.REFUNDED
+            if order.refunded_total >= order.total
+            else PaymentStatus.PARTIALLY_REFUNDED
         )
         fields.append("payment_status")
     event = record_event(
-        order, EventKind.RETURN_REFUNDED, by=by, message=_("Refund issued"), data={"return_id": return_request.pk, "amount": str(amount)}
+        order,
+        EventKind.RETURN_REFUNDED,
+        by=by,
+        message=_("Refund issued"),
+        data={"return_id": return_request.pk, "amount": str(amount)},
     )
-    queue_customer_email(order, event, "return_refunded", context={"return_id": return_request.pk, "amount": str(amount)})
+    queue_customer_email(
+        order, event, "return_refunded", context={"return_id": return_request.pk, "amount": str(amount)}
+    )
     if order.status == OrderStatus.DELIVERED and not order.unreturned_quantities():
         fields += move(order, OrderStatus.RETURNED, now=now)
         returned_event = record_event(order, EventKind.RETURNED, by=by, message=_("Every item came back"))

@@ -66,9 +66,7 @@ def expected_version(request, data: dict, *, required: bool = False) -> int | No
         return data["version"]
     if required:
         raise ApiError(
-            _(
-                "Send the order's version (If-Match or a version field) so no change is overwritten."
-            ),
+            _("Send the order's version (If-Match or a version field) so no change is overwritten."),
             code="version_required",
             http_status=428,
         )

@@ -166,3 +166,18 @@ def test_buyer_text_inside_a_shops_own_template_is_escaped_in_html(shop):
     html = mail.outbox[0].alternatives[0][0]
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_admin_shows_a_preview_of_a_shops_own_text(admin_client, shop):
+    order = place(shop)
+    text = NotificationTemplate.objects.create(
+        shop=shop,
+        template="order_processed",
+        subject="Packing {{ order.number }}",
+        body_text="We pack {{ order.number }}.",
+    )
+    page = admin_client.get(f"/admin/orders/notificationtemplate/{text.pk}/change/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert f"{shop.name}: Packing {order.number}" in content
+    assert f"We pack {order.number}." in content

@@ -315,3 +315,27 @@ def test_an_empty_note_is_refused(shop):
         add_note(order, text="   ", by=SELLER)
     assert excinfo.value.code == "empty"
     assert counts(order) == before
+
+
+def test_deactivating_a_coupon_does_not_take_it_off_a_pending_order(shop):
+    from orders.models import Coupon
+
+    CouponFactory(shop=shop, code="TENOFF", value=Decimal("10"))
+    order = place(shop, coupon_code="TENOFF")
+    Coupon.objects.filter(code="TENOFF").update(is_active=False)
+    line = order.lines.first()
+    order = modify_lines(
+        order,
+        lines=[
+            LineSpec(
+                id=line.pk,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity + 1,
+                unit_price=line.unit_price,
+            )
+        ],
+        by=Actor.system(),
+    )
+    assert order.coupon is not None and order.coupon.code == "TENOFF"
+    assert order.discount == (order.subtotal * Decimal("0.10")).quantize(Decimal("0.01"))

@@ -317,3 +317,19 @@ def test_a_received_return_not_yet_refunded_does_not_return_the_order(delivered)
     received(delivered, {tee.pk: 2, cap.pk: 1})
     delivered.refresh_from_db()
     assert delivered.status == OrderStatus.DELIVERED
+
+
+def test_a_cash_on_delivery_order_is_paid_on_delivery_and_can_then_be_refunded(shop):
+    from orders.states import PaymentMethod, PaymentStatus
+    from tests.factories import order_in
+
+    order = order_in("delivered", shop=shop, paid=False, payment_method=PaymentMethod.CASH_ON_DELIVERY)
+    assert order.payment_status == PaymentStatus.PAID
+    line = order.lines.first()
+    return_request = request_return(order, lines={line.pk: 1}, reason="Too small", by=Actor.buyer())
+    approve_return(return_request, by=Actor.system())
+    receive_return(return_request, by=Actor.system())
+    refund_return(return_request, by=Actor.system(), amount=Decimal("5.00"))
+    order.refresh_from_db()
+    assert order.refunded_total == Decimal("5.00")
+    assert order.payment_status == PaymentStatus.PARTIALLY_REFUNDED

@@ -1,6 +1,6 @@
 """Benchmarks of the notification outbox (issue 5), on PostgreSQL and Redis.
 
-1. Worker throughput: N queued shipping emails, one ``celery -A shop worker --pool=solo`` process, a local
+1. Worker throughput: N queued shipping emails, one ``celery -A shop worker`` process (a thread pool), a local
    SMTP server (aiosmtpd) that accepts everything. Measures emails per second from the first publish to the
    last ``sent`` mark in the database.
 2. Outbox overhead on shipping: ship M processed orders with the outbox as built, then M more with the
@@ -75,7 +75,7 @@ def tracking_numbers():
         yield f"1Z{counter:016d}"
 
 
-def worker_throughput(emails: int) -> float:
+def worker_throughput(emails: int, pool: str, concurrency: int) -> float:
     import redis
     from aiosmtpd.controller import Controller
     from django.conf import settings
@@ -125,7 +125,8 @@ def worker_throughput(emails: int) -> float:
             "-A",
             "shop",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
             "--loglevel=WARNING",
             "--without-gossip",
             "--without-mingle",
@@ -188,6 +189,9 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=3000)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--pool", default="threads", help="the worker's pool: threads (one process) or solo")
+    parser.add_argument("--concurrency", type=int, default=8, help="threads in the one worker process")
+    parser.add_argument("--skip-shipping", action="store_true", help="measure the worker only")
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -195,8 +199,13 @@ def main() -> None:
     if not settings.REDIS_URL:
         sys.exit("Set REDIS_URL (and DATABASE_URL to a PostgreSQL database of its own).")
     (ROOT / "var").mkdir(exist_ok=True)
-    rate = worker_throughput(args.emails)
-    print(f"worker throughput: {args.emails} emails, one worker process: {rate:.0f} emails/s")
+    rate = worker_throughput(args.emails, args.pool, args.concurrency)
+    print(
+        f"worker throughput: {args.emails} emails, one worker process "
+        f"(--pool={args.pool} --concurrency={args.concurrency}): {rate:.0f} emails/s"
+    )
+    if args.skip_shipping:
+        return
     with_outbox, without_outbox = shipping_overhead(args.orders, args.rounds)
     overhead = (with_outbox / without_outbox - 1) * 100
     print(

@@ -2,7 +2,7 @@
 
 from .changes import Actor, lock_order
 from .coupons import quote_coupon
-from .editing import add_note, change_shipping_address, modify_lines
+from .editing import add_note, change_shipping_address, message_buyer, modify_lines
 from .fulfilment import (
     ParcelSpec,
     cancel_order,
@@ -28,6 +28,7 @@ __all__ = [
     "deliver_shipment",
     "lock_order",
     "mark_paid",
+    "message_buyer",
     "modify_lines",
     "place_order",
     "process_order",

@@ -162,3 +162,18 @@ def add_note(order: Order, *, text: str, by: Actor) -> Order:
         order, EventKind.NOTE, by=by, message=text[:500], data={"text": text} if len(text) > 500 else {}
     )
     return order
+
+
+@transaction.atomic
+def message_buyer(order: Order, *, text: str, by: Actor) -> Order:
+    """A message from the seller to the buyer: on the timeline, and emailed to the buyer."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(_("The message is empty."), field="text", code="empty")
+    if len(text) > 5000:
+        raise InvalidInput(_("Keep the message under 5,000 characters."), field="text", code="too_long")
+    order = lock_order(order)
+    event = record_event(order, EventKind.MESSAGE_TO_BUYER, by=by, message=text[:500], data={"text": text})
+    queue_customer_email(order, event, "seller_message", context={"message": text})
+    return order
+

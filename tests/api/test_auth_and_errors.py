@@ -144,3 +144,10 @@ def test_rate_limit_is_429_with_retry_after(shop, settings):
     assert int(response["Retry-After"]) > 0
     # Another key of the same shop has its own allowance.
     assert client_for(shop).get("/api/v1/orders/").status_code == 200
+
+
+def test_the_browsable_api_renders_for_a_signed_in_seller(shop, owner, client):
+    client.force_login(owner)
+    response = client.get("/api/v1/orders/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert "text/html" in response["Content-Type"]

@@ -181,3 +181,27 @@ def test_the_admin_shows_a_preview_of_a_shops_own_text(admin_client, shop):
     content = page.content.decode()
     assert f"{shop.name}: Packing {order.number}" in content
     assert f"We pack {order.number}." in content
+
+
+def test_a_message_from_the_seller_reaches_the_buyer_and_the_timeline(shop):
+    from orders.models import EventKind
+    from orders.services import message_buyer
+
+    order = order_in("processed", shop=shop)
+    mail.outbox.clear()
+    message_buyer(order, text="Your scarf ships tomorrow & comes gift-wrapped.", by=Actor.system())
+    deliver_all(order)
+    message = next(m for m in mail.outbox if "A message about your order" in m.subject)
+    assert "Your scarf ships tomorrow & comes gift-wrapped." in message.body
+    assert "gift-wrapped" in message.alternatives[0][0]
+    assert order.events.filter(kind=EventKind.MESSAGE_TO_BUYER).count() == 1
+
+
+def test_an_empty_message_is_refused(shop):
+    from orders.errors import InvalidInput
+    from orders.services import message_buyer
+
+    order = place(shop)
+    with pytest.raises(InvalidInput) as refused:
+        message_buyer(order, text="   ", by=Actor.system())
+    assert refused.value.details["field"] == "text"

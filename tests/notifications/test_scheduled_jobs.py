@@ -107,3 +107,23 @@ def test_unpaid_orders_expire_and_give_their_coupon_back(shop):
     for order in (cod, paid, young):
         order.refresh_from_db()
         assert order.status == OrderStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)  # the scheduler manages its own connections
+def test_the_schedule_is_loaded_into_the_admin_editable_tables(settings):
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from shop.celery import app
+
+    DatabaseScheduler(app=app)  # what `celery -A shop beat` does at start
+    tasks = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert {
+        "orders.tasks.sweep_outbox",
+        "orders.tasks.flag_late_orders",
+        "orders.tasks.report_stalled_shipments",
+        "orders.tasks.request_feedback",
+        "orders.tasks.expire_unpaid_orders",
+    } <= tasks
+    sweep = PeriodicTask.objects.get(task="orders.tasks.sweep_outbox")
+    assert sweep.interval.every == 60 and sweep.interval.period == "seconds"

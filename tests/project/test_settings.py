@@ -15,15 +15,23 @@ PRODUCTION = {
 }
 
 
+# Variables the settings read, and Playwright's async-safety switch (which `check --deploy` rightly refuses).
+SETTING_VARIABLES = ("DATABASE_", "REDIS_", "EMAIL_", "DEBUG", "SECRET_", "ALLOWED_", "DJANGO_ALLOW_ASYNC")
+
+
+def environment(**env) -> dict:
+    """This process's environment without any setting variable, plus ``env``."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(SETTING_VARIABLES)} | env
+
+
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "REDIS_", "EMAIL_", "DEBUG", "SECRET_", "ALLOWED_"))
-    }
-    clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -82,12 +90,10 @@ def test_production_refuses_to_start_without_allowed_hosts():
 
 
 def test_production_settings_pass_the_deployment_checklist():
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "EMAIL_"))}
-    clean.update(PRODUCTION)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=clean,
+        env=environment(**PRODUCTION),
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,11 +1,9 @@
 """/api/v1/ shipments, carriers, and the signed carrier webhook that pushes tracking scans."""
 
-import hashlib
 import hmac
 import json
 import time
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -18,19 +16,19 @@ from orders.api.serializers import CursorQuery, ShipmentOutput, ShipmentPageOutp
 from orders.api.views import query_of
 from orders.errors import ShipshapeError
 from orders.selectors import shipments_for_shop
-from orders.services import Actor, deliver_shipment, lock_order
+from orders.services import Actor, deliver_shipment
+from orders.services.tracking import record_scan
 from shop.api.cursors import decode_cursor, encode_cursor
 from shop.api.errors import ApiError, error_responses
 from shop.api.idempotency import run_idempotently
 from shop.api.throttling import CarrierWebhookThrottle
 from shop.api.views import ShopAPIView
 from shop.models import Shop
+from shop.webhook_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_for
 
 from .carriers import normalise_tracking_number
-from .models import Carrier, Shipment, ShipmentStatus, TrackingEvent, TrackingSource
+from .models import Carrier, Shipment, ShipmentStatus
 
-SIGNATURE_HEADER = "X-Shipshape-Signature"
-TIMESTAMP_HEADER = "X-Shipshape-Timestamp"
 # A signed request older (or further ahead) than this is refused, so a captured one cannot be replayed.
 SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_SCANS_PER_REQUEST = 100
@@ -144,12 +142,6 @@ class ScanResultOutput(serializers.Serializer):
     error = serializers.DictField(required=False)
 
 
-def signature_for(secret: str, timestamp: str, body: bytes) -> str:
-    """``sha256=<hex of HMAC-SHA256(secret, timestamp + "." + body)>``."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
 def verify_signature(shop: Shop | None, headers, body: bytes, *, now: float | None = None) -> None:
     """Refuse (401) a request that is not signed with the shop's secret, or that is too old."""
     refused = ApiError(
@@ -170,55 +162,25 @@ def verify_signature(shop: Shop | None, headers, body: bytes, *, now: float | No
 
 
 def record_carrier_scan(shop: Shop, carrier: Carrier, scan: dict) -> dict:
-    """Record one scan. A scan already received changes nothing; a ``delivered`` scan delivers the parcel
-    (and the order with its last parcel) through ``deliver_shipment``; an older scan arriving late is kept
-    on the timeline but does not roll the parcel's status back."""
+    """Find the shop's parcel by carrier and tracking number and hand the scan to ``record_scan``, the
+    service every source of scans goes through (replays, late scans, deliveries, out-for-delivery emails)."""
     number = normalise_tracking_number(scan["tracking_number"])
-    found = (
-        Shipment.objects.filter(shop=shop, carrier=carrier, tracking_number=number)
-        .only("pk", "order_id")
-        .first()
-    )
-    result = {"tracking_number": number, "shipment": found.pk if found else None}
-    if found is None:
+    shipment = Shipment.objects.filter(shop=shop, carrier=carrier, tracking_number=number).first()
+    result = {"tracking_number": number, "shipment": shipment.pk if shipment else None}
+    if shipment is None:
         return {**result, "result": "unknown_tracking_number"}
-    with transaction.atomic():
-        lock_order(found.order_id)  # the order first, then the parcel: the order services' lock order
-        shipment = Shipment.objects.select_for_update().get(pk=found.pk)
-        status, occurred_at = scan["status"], scan["occurred_at"]
-        if status == ShipmentStatus.DELIVERED:
-            if shipment.status == ShipmentStatus.DELIVERED:
-                return {**result, "result": "duplicate"}
-            try:
-                deliver_shipment(
-                    shipment, by=Actor.carrier(), delivered_at=occurred_at, description=scan["description"]
-                )
-            except ShipshapeError as exc:
-                transaction.set_rollback(True)
-                return {**result, "result": "refused", "error": exc.as_dict()}
-            return {**result, "result": "recorded"}
-        same = TrackingEvent.objects.filter(
-            shipment=shipment,
-            occurred_at=occurred_at,
-            status=status,
+    try:
+        recorded = record_scan(
+            shipment,
+            status=scan["status"],
+            occurred_at=scan["occurred_at"],
             location=scan["location"],
             description=scan["description"],
+            by=Actor.carrier(),
         )
-        if same.exists():
-            return {**result, "result": "duplicate"}
-        newer = TrackingEvent.objects.filter(shipment=shipment, occurred_at__gt=occurred_at).exists()
-        TrackingEvent.objects.create(
-            shipment=shipment,
-            occurred_at=occurred_at,
-            status=status,
-            location=scan["location"],
-            description=scan["description"],
-            source=TrackingSource.CARRIER,
-        )
-        if not newer and shipment.status not in (ShipmentStatus.DELIVERED, status):
-            shipment.status = status
-            shipment.save(update_fields=["status"])
-    return {**result, "result": "recorded"}
+    except ShipshapeError as exc:
+        return {**result, "result": "refused", "error": exc.as_dict()}
+    return {**result, "result": "recorded" if recorded else "duplicate"}
 
 
 class CarrierWebhookView(APIView):

@@ -1,24 +1,18 @@
 """Outbound webhooks: the order event as JSON, signed with the endpoint's secret.
 
-The signature is the carrier webhook's scheme: ``X-Shipshape-Timestamp: <unix seconds>`` and
-``X-Shipshape-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>``.
+The signature is the carrier webhook's scheme (``shop.webhook_signing``).
 """
 
-import hashlib
-import hmac
 import json
 import time
 import urllib.error
 import urllib.request
 
+from shop.webhook_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_for
+
 from ..models import Notification
 
 TIMEOUT_SECONDS = 10
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def post_webhook(notification: Notification) -> str:
@@ -35,8 +29,8 @@ def post_webhook(notification: Notification) -> str:
             "User-Agent": "Shipshape-Webhooks/1",
             "X-Shipshape-Event": notification.template,
             "X-Shipshape-Delivery": str(notification.pk),
-            "X-Shipshape-Timestamp": timestamp,
-            "X-Shipshape-Signature": signature(endpoint.secret, timestamp, body),
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature_for(endpoint.secret, timestamp, body),
         },
     )
     try:

@@ -34,9 +34,12 @@ def record_scan(
     by: Actor | None = None,
     source: str = TrackingSource.CARRIER,
 ) -> TrackingEvent | None:
-    """Add a carrier scan to a parcel. The same scan sent twice is recorded once (returns None the second
-    time). A delivered scan delivers the parcel (and the order with its last parcel); out for delivery tells
-    the buyer once; a parcel returned to the sender returns the order when it was its only parcel left."""
+    """Add a carrier scan to a parcel.
+
+    The same scan sent twice, or a delivered scan for a delivered parcel, is not recorded again (returns
+    None). A delivered scan delivers the parcel (and the order with its last parcel); out for delivery tells
+    the buyer once; a parcel returned to the sender returns the order when it was its only parcel left.
+    """
     if status not in ShipmentStatus.values:
         raise InvalidInput(_("Unknown tracking status %(status)s.") % {"status": status}, field="status")
     by = by or Actor.carrier()
@@ -48,6 +51,8 @@ def record_scan(
         occurred_at=occurred_at, status=status, location=location, description=description
     ).exists():
         return None
+    if status == ShipmentStatus.DELIVERED and shipment.status == ShipmentStatus.DELIVERED:
+        return None  # carriers repeat "delivered"; the parcel already is
     scan = TrackingEvent.objects.create(
         shipment=shipment,
         occurred_at=occurred_at,

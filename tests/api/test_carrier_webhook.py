@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from orders.models import OrderEvent
 from orders.services import ParcelSpec, process_order, ship_order
-from shipping.api import signature_for
 from shipping.models import TrackingEvent
+from shop.webhook_signing import signature_for
 from tests.factories import SELLER, order_in, place, tracking_number
 
 from .conftest import CheckedClient

@@ -101,22 +101,43 @@ def _move_return(return_request: Return, target: str) -> None:
     return_request.status = target
 
 
+def _advance_return(
+    return_request: Return,
+    target: str,
+    *,
+    by: Actor,
+    stamp: str,
+    event_kind: str,
+    message: str,
+    template: str,
+    fields: dict | None = None,
+    context: dict | None = None,
+) -> Return:
+    """The steps that only move a return along: lock, check the move, stamp it, record, tell the buyer."""
+    order, return_request = _lock_return(return_request)
+    _move_return(return_request, target)
+    setattr(return_request, stamp, timezone.now())
+    for name, value in (fields or {}).items():
+        setattr(return_request, name, value)
+    return_request.save(update_fields=["status", stamp, *(fields or {})])
+    save_change(order, [])
+    data = {"return_id": return_request.pk}
+    event = record_event(order, event_kind, by=by, message=message, data=data)
+    queue_customer_email(order, event, template, context={**data, **(context or {})})
+    return return_request
+
+
 @transaction.atomic
 def approve_return(return_request: Return, *, by: Actor) -> Return:
-    order, return_request = _lock_return(return_request)
-    _move_return(return_request, ReturnStatus.APPROVED)
-    return_request.decided_at = timezone.now()
-    return_request.save(update_fields=["status", "decided_at"])
-    save_change(order, [])
-    event = record_event(
-        order,
-        EventKind.RETURN_APPROVED,
+    return _advance_return(
+        return_request,
+        ReturnStatus.APPROVED,
         by=by,
+        stamp="decided_at",
+        event_kind=EventKind.RETURN_APPROVED,
         message=_("Return approved"),
-        data={"return_id": return_request.pk},
+        template="return_approved",
     )
-    queue_customer_email(order, event, "return_approved", context={"return_id": return_request.pk})
-    return return_request
 
 
 @transaction.atomic
@@ -124,37 +145,30 @@ def reject_return(return_request: Return, *, reason: str, by: Actor) -> Return:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why the return is rejected."), field="reason", code="reason_required")
-    order, return_request = _lock_return(return_request)
-    _move_return(return_request, ReturnStatus.REJECTED)
-    return_request.decided_at = timezone.now()
-    return_request.rejection_reason = reason[:500]
-    return_request.save(update_fields=["status", "decided_at", "rejection_reason"])
-    save_change(order, [])
-    event = record_event(
-        order, EventKind.RETURN_REJECTED, by=by, message=reason, data={"return_id": return_request.pk}
+    return _advance_return(
+        return_request,
+        ReturnStatus.REJECTED,
+        by=by,
+        stamp="decided_at",
+        event_kind=EventKind.RETURN_REJECTED,
+        message=reason,
+        template="return_rejected",
+        fields={"rejection_reason": reason[:500]},
+        context={"reason": reason},
     )
-    queue_customer_email(
-        order, event, "return_rejected", context={"return_id": return_request.pk, "reason": reason}
-    )
-    return return_request
 
 
 @transaction.atomic
 def receive_return(return_request: Return, *, by: Actor) -> Return:
-    order, return_request = _lock_return(return_request)
-    _move_return(return_request, ReturnStatus.RECEIVED)
-    return_request.received_at = timezone.now()
-    return_request.save(update_fields=["status", "received_at"])
-    save_change(order, [])
-    event = record_event(
-        order,
-        EventKind.RETURN_RECEIVED,
+    return _advance_return(
+        return_request,
+        ReturnStatus.RECEIVED,
         by=by,
+        stamp="received_at",
+        event_kind=EventKind.RETURN_RECEIVED,
         message=_("Returned items received"),
-        data={"return_id": return_request.pk},
+        template="return_received",
     )
-    queue_customer_email(order, event, "return_received", context={"return_id": return_request.pk})
-    return return_request
 
 
 def suggested_refund(return_request: Return) -> Decimal:

@@ -185,3 +185,21 @@ def test_a_signed_but_malformed_body_is_400(shop):
     )
     assert response.status_code == 400
     assert set(response.json()["error"]["details"]["fields"]["events"]["0"]) == {"status", "occurred_at"}
+
+
+def test_an_out_for_delivery_scan_tells_the_buyer_once(shop):
+    order = order_in("shipped", shop)
+    parcel = order.shipments.get()
+    push(shop, scan(parcel, "out_for_delivery"))
+    push(shop, scan(parcel, "out_for_delivery", location="Van 12"))
+    assert order.notifications.filter(template="out_for_delivery").count() == 1
+
+
+def test_the_last_parcel_returned_to_the_sender_returns_the_order(shop):
+    order = order_in("shipped", shop)
+    parcel = order.shipments.get()
+    response = push(shop, scan(parcel, "returned", description="Refused by recipient"))
+    assert response.json()["results"][0]["result"] == "recorded"
+    order.refresh_from_db()
+    assert order.status == "returned"
+    assert order.events.filter(kind="returned_to_sender", actor_kind="carrier").exists()

@@ -176,12 +176,12 @@ class OrderDetailView(OrderRenderMixin, ShopAPIView):
 
 
 class OrderActionView(OrderRenderMixin, ShopAPIView):
-    """A move of the state machine as a POST; an illegal one is a 409 naming the status and allowed moves."""
+    """A move of the state machine as a POST; an illegal one is a 409 naming the status and allowed moves.
+
+    Each subclass says which service makes the move in ``act(order, data, version)``.
+    """
 
     input_class = s.VersionInput
-
-    def act(self, order, data: dict, version: int | None):
-        raise NotImplementedError
 
     def post(self, request, number):
         order = selectors.order_for_shop(self.shop, number)

@@ -22,6 +22,8 @@ def sign_in(page, base_url: str, email: str) -> None:
 
 
 def listed_numbers(page) -> list[str]:
+    """The order numbers in the list, once the page that a click led to is fully parsed."""
+    page.wait_for_load_state("domcontentloaded")
     return page.locator("#result_list tbody th.field-number a").all_inner_texts()
 
 
@@ -54,8 +56,8 @@ def test_admin_filters_searches_opens_and_processes_orders(live_server, page, sc
     # The sidebar filter: only shipped orders remain.
     page.locator("#changelist-filter").get_by_role("link", name="Shipped", exact=True).click()
     expect(page).to_have_url(re.compile(r"status__exact=shipped"))
-    assert sorted(listed_numbers(page)) == sorted(order.number for order in shipped)
     expect(page.locator("#result_list td.field-status")).to_have_text(["Shipped", "Shipped"])
+    assert sorted(listed_numbers(page)) == sorted(order.number for order in shipped)
 
     # Search by a parcel's tracking number, from the unfiltered list.
     page.goto(f"{live_server.url}/admin/orders/order/")

@@ -151,6 +151,7 @@ CELERY_BEAT_SCHEDULE = {
     "report-stalled-shipments": {"task": "orders.tasks.report_stalled_shipments", "schedule": 60 * 60.0},
     "request-feedback": {"task": "orders.tasks.request_feedback", "schedule": 60 * 60.0},
     "expire-unpaid-orders": {"task": "orders.tasks.expire_unpaid_orders", "schedule": 15 * 60.0},
+    "purge-idempotency-records": {"task": "shop.tasks.purge_idempotency_records", "schedule": 60 * 60.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------------------
@@ -265,6 +266,8 @@ SHIPSHAPE = {
     "NOTIFICATION_RETRY_MAX_SECONDS": env.float("NOTIFICATION_RETRY_MAX_SECONDS", default=1800.0),
     # A queued row this long past due is taken to be lost by the broker and re-queued by the sweep.
     "NOTIFICATION_SWEEP_GRACE_SECONDS": env.int("NOTIFICATION_SWEEP_GRACE_SECONDS", default=60),
+    # How long the API remembers an Idempotency-Key and its first answer.
+    "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24),
 }
 
 LOGGING = {

@@ -112,3 +112,22 @@ def test_fifty_concurrent_retries_create_one_order():
     assert created, "at least the first request answers with the order"
     assert all(r.json() == created[0].json() for r in created)
     assert all(r.json()["error"]["code"] == "idempotency_in_progress" for r in in_progress)
+
+
+def test_keys_older_than_the_retention_period_are_forgotten(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shop.tasks import purge_idempotency_records
+
+    shop = ShopFactory()
+    record = {"shop": shop, "fingerprint": "f", "method": "POST", "path": "/api/v1/orders/"}
+    old = IdempotencyRecord.objects.create(key="old", **record)
+    recent = IdempotencyRecord.objects.create(key="recent", **record)
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=settings.SHIPSHAPE["IDEMPOTENCY_KEY_RETENTION_HOURS"] + 1)
+    )
+
+    assert purge_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == [recent.key]

@@ -176,4 +176,3 @@ def message_buyer(order: Order, *, text: str, by: Actor) -> Order:
     event = record_event(order, EventKind.MESSAGE_TO_BUYER, by=by, message=text[:500], data={"text": text})
     queue_customer_email(order, event, "seller_message", context={"message": text})
     return order
-

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from .. import states
 from ..errors import ShipshapeError, StaleVersion
-from ..models import ActorKind, EventKind, Order, OrderEvent
+from ..models import ActorKind, Order, OrderEvent
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,5 @@ def record_event(
     queue_webhooks(order, event)
     return event
 
-
-STATUS_EVENT = {
-    states.OrderStatus.PROCESSED: EventKind.PROCESSED,
-    states.OrderStatus.SHIPPED: EventKind.SHIPPED,
-    states.OrderStatus.DELIVERED: EventKind.DELIVERED,
-    states.OrderStatus.CANCELLED: EventKind.CANCELLED,
-    states.OrderStatus.RETURNED: EventKind.RETURNED,
-}
 
 __all__ = ["SYSTEM", "Actor", "ShipshapeError", "lock_order", "move", "record_event", "save_change"]

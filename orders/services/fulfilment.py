@@ -1,6 +1,6 @@
 """Moving an order along: pay, process, ship (whole or in parcels), deliver, return to sender, cancel."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -53,7 +53,6 @@ class ParcelSpec:
     lines: dict[int, int] | None = None
     no_tracking: bool = False
     estimated_delivery: date | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def resolve_carrier(carrier_code: str, tracking_number: str) -> Carrier:

@@ -228,20 +228,16 @@ class LineOutput(serializers.Serializer):
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class CustomerOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.EmailField()
-    name = serializers.CharField()
-    phone = serializers.CharField()
-    order_count = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-
-
 class OrderCustomerOutput(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     name = serializers.CharField()
     phone = serializers.CharField()
+
+
+class CustomerOutput(OrderCustomerOutput):
+    order_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
 
 
 class AddressOutput(serializers.Serializer):

@@ -18,8 +18,10 @@ from shop.admin import ReadOnlyAdminMixin, ReadOnlyInline, run_service_action
 from shop.templatetags.money import format_money
 
 from .models import (
+    BuyerRequest,
     Coupon,
     CouponRedemption,
+    Feedback,
     Notification,
     NotificationTemplate,
     Order,
@@ -235,6 +237,25 @@ class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["order", "actor"]
     show_full_result_count = False
     ordering = ["-created_at", "-id"]
+
+
+@admin.register(BuyerRequest)
+class BuyerRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: requests are decided in the dashboard, where the decision goes through the services."""
+
+    list_display = ["created_at", "order", "kind", "status", "decided_at", "decided_by"]
+    list_filter = ["kind", "status"]
+    search_fields = ["=order__number", "order__email"]
+    list_select_related = ["order", "decided_by"]
+    ordering = ["-created_at", "-id"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "order", "shop", "rating", "comment"]
+    list_filter = ["rating"]
+    search_fields = ["=order__number"]
+    list_select_related = ["order", "shop"]
 
 
 class ReturnLineInline(ReadOnlyInline):

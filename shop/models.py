@@ -120,6 +120,32 @@ class Shop(models.Model):
     feedback_request_days = models.PositiveSmallIntegerField(
         _("ask for feedback after delivery (days)"), default=3, help_text=_("0 sends no feedback request.")
     )
+    # Buyer self-service and fulfilment policy (tracking page, dashboard).
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        help_text=_("IANA name such as Europe/Madrid: the shop's days for figures and due dates."),
+    )
+    apply_buyer_address_changes = models.BooleanField(
+        _("apply buyers' address changes at once while pending"),
+        default=False,
+        help_text=_("Otherwise each change waits for your approval."),
+    )
+    require_checklist = models.BooleanField(
+        _("require the fulfilment checklist before shipping"),
+        default=False,
+        help_text=_("Picked, packed and address verified must be ticked before an order ships."),
+    )
+    allow_modifications = models.BooleanField(
+        _("let buyers ask to change items"), default=True, help_text=_("Size, colour or quantity.")
+    )
+    modification_window_hours = models.PositiveSmallIntegerField(
+        _("item changes allowed within (hours of placing)"),
+        default=24,
+        help_text=_("Never once the order is processed. 0 means until it is processed."),
+    )
     # Carriers sign their tracking webhooks with it (HMAC-SHA256); see docs/api.md.
     carrier_webhook_secret = models.CharField(
         _("carrier webhook secret"), max_length=64, default=new_webhook_secret

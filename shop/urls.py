@@ -12,6 +12,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("dashboard.urls")),
+    path("track/", include("orders.tracking.urls")),
     path("api/", include("shop.api.urls")),
     path("", include("orders.urls")),
 ]

@@ -34,5 +34,5 @@ def healthz(request):
 
 
 def home(request):
-    """Sellers land in the admin until the dashboard (issue 4) takes over."""
-    return redirect("admin:index")
+    """Sellers work in the dashboard; admins reach /admin/ directly."""
+    return redirect("dashboard:home")

@@ -9,21 +9,26 @@ from .notifications import (
     WebhookEndpoint,
 )
 from .order import Order, OrderLine
+from .requests import BuyerRequest, Feedback, RequestKind, RequestStatus
 from .returns import Return, ReturnLine, ReturnStatus
 
 __all__ = [
     "ActorKind",
+    "BuyerRequest",
     "Channel",
     "Coupon",
     "CouponKind",
     "CouponRedemption",
     "EventKind",
+    "Feedback",
     "Notification",
     "NotificationStatus",
     "NotificationTemplate",
     "Order",
     "OrderEvent",
     "OrderLine",
+    "RequestKind",
+    "RequestStatus",
     "Return",
     "ReturnLine",
     "ReturnStatus",

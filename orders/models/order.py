@@ -85,6 +85,12 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
+    # Fulfilment checklist (the shop may require all three before shipping).
+    picked_at = models.DateTimeField(_("picked"), null=True, blank=True)
+    packed_at = models.DateTimeField(_("packed"), null=True, blank=True)
+    address_verified_at = models.DateTimeField(_("address verified"), null=True, blank=True)
+    # Set when the buyer writes, cleared when the seller replies: the "buyer messages waiting" to-do.
+    awaiting_reply_since = models.DateTimeField(_("buyer waiting for a reply since"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Optimistic concurrency: every change increments it; forms and API updates send it back.
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -119,6 +125,11 @@ class Order(models.Model):
             models.Index(fields=["shop", "status", "-placed_at", "-id"], name="order_shop_status_placed"),
             models.Index(fields=["shop", "email"], name="order_shop_email"),
             models.Index(fields=["customer"], name="order_customer"),
+            models.Index(
+                fields=["shop", "awaiting_reply_since"],
+                name="order_shop_awaiting_reply",
+                condition=Q(awaiting_reply_since__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,13 +21,17 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from dashboard.models import SavedView
 from orders.models import (
+    BuyerRequest,
     EventKind,
+    Feedback,
     Notification,
     NotificationStatus,
     NotificationTemplate,
     Order,
     OrderEvent,
+    RequestKind,
     Return,
     ReturnStatus,
     Suppression,
@@ -96,6 +100,12 @@ def every_kind_of_row(shop, admin_user):
         shop=shop, template="order_processed", body_text="Hello {{ order.number }}"
     )
     Suppression.objects.create(shop=shop, email="quiet@example.net")
+    delivered = order_in(OrderStatus.DELIVERED, shop=shop)
+    BuyerRequest.objects.create(
+        shop=shop, order=order_in(OrderStatus.PROCESSED, shop=shop), kind=RequestKind.CANCELLATION
+    )
+    Feedback.objects.create(shop=shop, order=delivered, rating=5, comment="Lovely")
+    SavedView.objects.create(user=admin_user, shop=shop, name="Late ones", query="late=1")
     WebhookEndpoint.objects.create(shop=shop, url="https://example.com/hooks", secret="s3cret")
     Group.objects.create(name="Support")
     every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
@@ -110,7 +120,9 @@ def every_kind_of_row(shop, admin_user):
 
 def test_every_model_of_the_project_is_in_the_admin():
     ours = {
-        model for app in ("shop", "orders", "shipping") for model in apps.get_app_config(app).get_models()
+        model
+        for app in ("shop", "orders", "shipping", "dashboard")
+        for model in apps.get_app_config(app).get_models()
     }
     assert ours - set(admin.site._registry) == set()
 

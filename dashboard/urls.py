@@ -1,0 +1,31 @@
+"""/dashboard/: every area's URLs, gathered from its module in dashboard/views/."""
+
+from .views import (
+    accounts,
+    coupons,
+    customers,
+    home,
+    numbers,
+    order_detail,
+    orders,
+    requests,
+    returns,
+    shipping_upload,
+    shop_settings,
+)
+
+app_name = "dashboard"
+
+urlpatterns = [
+    *accounts.urlpatterns,
+    *home.urlpatterns,
+    *orders.urlpatterns,
+    *order_detail.urlpatterns,
+    *shipping_upload.urlpatterns,
+    *returns.urlpatterns,
+    *requests.urlpatterns,
+    *coupons.urlpatterns,
+    *customers.urlpatterns,
+    *numbers.urlpatterns,
+    *shop_settings.urlpatterns,
+]

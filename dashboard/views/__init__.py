@@ -1,0 +1,1 @@
+"""One module per area of the dashboard; each defines its own ``urlpatterns`` (see dashboard/urls.py)."""

@@ -1,0 +1,3 @@
+"""Dashboard: accounts pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: coupons pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: customers pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: home pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: numbers pages."""
+
+urlpatterns = []

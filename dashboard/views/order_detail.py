@@ -1,0 +1,3 @@
+"""Dashboard: order_detail pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: orders pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: requests pages."""
+
+urlpatterns = []

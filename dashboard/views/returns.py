@@ -1,0 +1,3 @@
+"""Dashboard: returns pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: shipping_upload pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Dashboard: shop_settings pages."""
+
+urlpatterns = []

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import serializers
 
 from orders.models import Coupon, CouponKind, Order
@@ -428,7 +429,11 @@ class CouponSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {
                     "usage_limit": [
-                        _("The coupon has already been used %(count)s times.")
+                        ngettext(
+                            "The coupon has already been used %(count)s time.",
+                            "The coupon has already been used %(count)s times.",
+                            self.instance.times_used,
+                        )
                         % {"count": self.instance.times_used}
                     ]
                 }

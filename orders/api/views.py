@@ -27,6 +27,7 @@ from shop.api.views import ShopAPIView, expected_version
 from shop.models import Customer
 
 from . import serializers as s
+from .representations import order_json
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -69,8 +70,8 @@ def _split(query: dict, field: str, allowed) -> list[str]:
 
 class OrderRenderMixin:
     def render_order(self, number: str, *, status_code: int = 200) -> Response:
-        order = selectors.order_detail_for_shop(self.shop, number)
-        return Response(s.OrderOutput(order).data, status=status_code, headers={"ETag": f'"{order.version}"'})
+        order = selectors.order_record_for_shop(self.shop, number)
+        return Response(order_json(order), status=status_code, headers={"ETag": f'"{order["version"]}"'})
 
 
 class OrderListView(OrderRenderMixin, ShopAPIView):
@@ -93,12 +94,12 @@ class OrderListView(OrderRenderMixin, ShopAPIView):
             search=query.get("q", ""),
         )
         after = decode_cursor(query["cursor"], kinds=(datetime, int)) if query.get("cursor") else None
-        orders, next_key = selectors.order_list_for_shop(
+        orders, next_key = selectors.order_records_for_shop(
             self.shop, filters=filters, after=after, limit=query["limit"]
         )
         return Response(
             {
-                "results": s.OrderOutput(orders, many=True).data,
+                "results": [order_json(order) for order in orders],
                 "next_cursor": encode_cursor(*next_key) if next_key else None,
             }
         )

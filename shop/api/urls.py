@@ -1,7 +1,7 @@
 """/api/: v1 endpoints, the OpenAPI schema and its docs. Anything else under /api/ is a JSON 404."""
 
 from django.urls import include, path, re_path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from orders.api import views as orders
 from shipping import api as shipping
@@ -69,6 +69,5 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="not-found"),  # [\s\S]: paths with newlines too
 ]

@@ -25,7 +25,7 @@ def openapi_schema() -> dict:
 
 def _template_of(path: str) -> str | None:
     match = resolve(path)
-    if match.url_name in (None, "not-found", "schema", "docs", "redoc"):
+    if match.url_name in (None, "not-found", "schema", "docs"):
         return None
     # drf-spectacular names a "pk" path parameter "id".
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", match.route).replace("{pk}", "{id}")

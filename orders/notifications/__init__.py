@@ -3,9 +3,11 @@
 See docs/notifications.md for the guarantees.
 """
 
+from . import email  # noqa: F401 - connects the forgetting of cached shop texts when one is saved
 from .catalogue import CATALOGUE
 from .outbox import (
     dedupe_key,
+    enqueue_deliveries,
     enqueue_delivery,
     mark_failed,
     mark_sent,
@@ -18,6 +20,7 @@ from .outbox import (
 __all__ = [
     "CATALOGUE",
     "dedupe_key",
+    "enqueue_deliveries",
     "enqueue_delivery",
     "mark_failed",
     "mark_sent",

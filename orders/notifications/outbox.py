@@ -106,7 +106,7 @@ def queue_webhooks(order: Order, event: OrderEvent) -> list[Notification]:
         for endpoint in endpoints
     )
     ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
+    transaction.on_commit(lambda: enqueue_deliveries(ids))
     return rows
 
 
@@ -141,6 +141,27 @@ def enqueue_delivery(notification_id: int) -> bool:
         publish_breaker.trip()
         logger.warning(
             "Could not queue notification %s; the outbox sweep will retry", notification_id, exc_info=True
+        )
+        return False
+    return True
+
+
+def enqueue_deliveries(notification_ids: list[int]) -> bool:
+    """Publish one task for several rows (the sweep, a change with several webhook endpoints)."""
+    from ..tasks import deliver_notifications
+
+    if len(notification_ids) == 1:
+        return enqueue_delivery(notification_ids[0])
+    if not notification_ids or publish_breaker.is_open():
+        return False
+    try:
+        deliver_notifications.apply_async(args=[list(notification_ids)], retry=False)
+    except Exception:
+        publish_breaker.trip()
+        logger.warning(
+            "Could not queue %s notifications; the outbox sweep will retry",
+            len(notification_ids),
+            exc_info=True,
         )
         return False
     return True

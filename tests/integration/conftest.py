@@ -208,7 +208,14 @@ def publishing():
 class Worker:
     """``celery -A shop worker`` in a subprocess, on the test database."""
 
-    def __init__(self, broker_url: str, email_url: str, extra_env: dict | None = None):
+    def __init__(
+        self,
+        broker_url: str,
+        email_url: str,
+        extra_env: dict | None = None,
+        pool: tuple[str, ...] = ("solo",),
+    ):
+        self.pool = pool  # ("solo",) or ("threads", concurrency)
         database = connection.settings_dict
         env = {
             k: v
@@ -244,7 +251,8 @@ class Worker:
                 "-A",
                 "shop",
                 "worker",
-                "--pool=solo",
+                f"--pool={self.pool[0]}",
+                *([f"--concurrency={self.pool[1]}"] if len(self.pool) > 1 else []),
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
@@ -292,8 +300,8 @@ def start_worker(transactional_db, smtp_sink):
         pytest.fail("The integration tests need PostgreSQL (DATABASE_URL)")
     workers = []
 
-    def start(broker_url: str, **extra_env) -> Worker:
-        worker = Worker(broker_url, smtp_sink.url, {k: str(v) for k, v in extra_env.items()})
+    def start(broker_url: str, pool: tuple[str, ...] = ("solo",), **extra_env) -> Worker:
+        worker = Worker(broker_url, smtp_sink.url, {k: str(v) for k, v in extra_env.items()}, pool)
         worker.start()
         workers.append(worker)
         return worker

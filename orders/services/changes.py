@@ -12,6 +12,7 @@ from django.utils import timezone
 from .. import states
 from ..errors import ShipshapeError, StaleVersion
 from ..models import ActorKind, Order, OrderEvent
+from ..tracking import stamps as page_stamps
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def record_event(
         created_at=at or timezone.now(),
     )
     queue_webhooks(order, event)
+    page_stamps.forget_after_commit(order.public_token)
     return event
 
 

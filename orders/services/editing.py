@@ -16,9 +16,18 @@ from .placing import ADDRESS_FIELDS, LineSpec, clean_address, clean_lines, quant
 
 @transaction.atomic
 def change_shipping_address(
-    order: Order, *, address: dict, by: Actor, expected_version: int | None = None
+    order: Order,
+    *,
+    address: dict,
+    by: Actor,
+    expected_version: int | None = None,
+    notification: str = "address_changed",
+    event_data: dict | None = None,
 ) -> Order:
-    """Replace the shipping address. Refused once anything has shipped."""
+    """Replace the shipping address. Refused once anything has shipped.
+
+    ``notification`` names the buyer's email (a seller approving the buyer's own request sends
+    ``address_change_accepted`` instead, so the buyer gets one message, not two)."""
     order = lock_order(order, expected_version=expected_version)
     if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSED) or order.shipments.exists():
         raise InvalidInput(
@@ -40,9 +49,9 @@ def change_shipping_address(
         EventKind.ADDRESS_CHANGED,
         by=by,
         message=_("Shipping address changed"),
-        data={"before": before, "after": new},
+        data={"before": before, "after": new, **(event_data or {})},
     )
-    queue_customer_email(order, event, "address_changed")
+    queue_customer_email(order, event, notification)
     return order
 
 
@@ -54,10 +63,15 @@ def modify_lines(
     by: Actor,
     expected_version: int | None = None,
     drop_coupon_if_invalid: bool = False,
+    notification: str = "lines_changed",
+    event_data: dict | None = None,
 ) -> Order:
     """Replace the order's lines while it is pending: lines with an ``id`` are updated, lines without one are
     added, existing lines left out are removed. Totals are recomputed and the coupon checked again; a coupon
     that no longer applies is refused with its reason unless ``drop_coupon_if_invalid`` says to drop it.
+
+    ``notification`` names the buyer's email (approving the buyer's own item change sends
+    ``modification_approved`` instead, so the buyer gets one message, not two).
     """
     order = lock_order(order, expected_version=expected_version)
     if order.status != OrderStatus.PENDING:
@@ -129,13 +143,18 @@ def modify_lines(
             "new_total": str(order.total),
             "difference": str(difference),
             "dropped_coupon": dropped_coupon,
+            **(event_data or {}),
         },
     )
     queue_customer_email(
         order,
         event,
-        "lines_changed",
-        context={"difference": str(difference), "dropped_coupon": dropped_coupon or ""},
+        notification,
+        context={
+            "difference": str(difference),
+            "old_total": str(old_total),
+            "dropped_coupon": dropped_coupon or "",
+        },
     )
     return order
 
@@ -166,13 +185,17 @@ def add_note(order: Order, *, text: str, by: Actor) -> Order:
 
 @transaction.atomic
 def message_buyer(order: Order, *, text: str, by: Actor) -> Order:
-    """A message from the seller to the buyer: on the timeline, and emailed to the buyer."""
+    """A message from the seller to the buyer: on the timeline, and emailed to the buyer. It answers the
+    buyer, so the "waiting for a reply" flag is cleared."""
     text = (text or "").strip()
     if not text:
         raise InvalidInput(_("The message is empty."), field="text", code="empty")
     if len(text) > 5000:
-        raise InvalidInput(_("Keep the message under 5,000 characters."), field="text", code="too_long")
+        raise InvalidInput(_("Use at most 5,000 characters for the message."), field="text", code="too_long")
     order = lock_order(order)
     event = record_event(order, EventKind.MESSAGE_TO_BUYER, by=by, message=text[:500], data={"text": text})
+    if order.awaiting_reply_since is not None:
+        order.awaiting_reply_since = None
+        save_change(order, ["awaiting_reply_since"])
     queue_customer_email(order, event, "seller_message", context={"message": text})
     return order

@@ -10,6 +10,7 @@ from ..errors import InvalidInput
 from ..models import EventKind
 from ..notifications import queue_customer_email
 from ..states import OrderStatus
+from ..tracking import stamps as page_stamps
 from .changes import Actor, lock_order, record_event, save_change
 from .fulfilment import deliver_shipment, return_to_sender
 
@@ -53,6 +54,7 @@ def record_scan(
         return None
     if status == ShipmentStatus.DELIVERED and shipment.status == ShipmentStatus.DELIVERED:
         return None  # carriers repeat "delivered"; the parcel already is
+    page_stamps.forget_after_commit(order.public_token)  # the buyer's page shows every scan
     scan = TrackingEvent.objects.create(
         shipment=shipment,
         occurred_at=occurred_at,

@@ -46,8 +46,9 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Shipshape is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Admin:  http://127.0.0.1:$(PORT)/admin/   admin@demo.shop / shipshape-demo"
-	@echo "  Seller: owner@demo.shop / shipshape-demo   (second shop: owner@other.shop / shipshape-demo)"
+	@echo "  Dashboard: http://127.0.0.1:$(PORT)/dashboard/  owner@demo.shop / shipshape-demo"
+	@echo "             (second shop: owner@other.shop; admin of every shop, also /admin/: admin@demo.shop)"
+	@echo "  Buyers:    http://127.0.0.1:$(PORT)/track/  (an order number and its email, or a link from any email)"
 	@echo "  Mail is written to var/mail/"
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)

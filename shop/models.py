@@ -142,9 +142,9 @@ class Shop(models.Model):
         _("let buyers ask to change items"), default=True, help_text=_("Size, colour or quantity.")
     )
     modification_window_hours = models.PositiveSmallIntegerField(
-        _("item changes allowed within (hours of placing)"),
+        _("item changes allowed for (hours after the order is placed)"),
         default=24,
-        help_text=_("Never once the order is processed. 0 means until it is processed."),
+        help_text=_("0: until the order is processed. Never after it is processed."),
     )
     # Carriers sign their tracking webhooks with it (HMAC-SHA256); see docs/api.md.
     carrier_webhook_secret = models.CharField(

@@ -124,6 +124,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "dashboard:login"
+# Sign-in lockout (dashboard/signin_throttle.py): this many failures lock the account and the client address
+# out for this long. Counters live in the cache (Redis in production, shared by every process).
+SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
+SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=15 * 60)
+# How many proxies of ours stand in front of the app and append to X-Forwarded-For. 0: use REMOTE_ADDR only,
+# so a client cannot forge its address; set it to the real count behind a load balancer.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Redis: Celery broker and cache ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -288,9 +295,28 @@ SHIPSHAPE = {
     "NOTIFICATION_RETRY_MAX_SECONDS": env.float("NOTIFICATION_RETRY_MAX_SECONDS", default=1800.0),
     # A queued row this long past due is taken to be lost by the broker and re-queued by the sweep.
     "NOTIFICATION_SWEEP_GRACE_SECONDS": env.int("NOTIFICATION_SWEEP_GRACE_SECONDS", default=60),
+    # true: a delivery's "sent" mark is committed without waiting for the disk flush (about 4 ms less per
+    # email); a crash of the database server in the following fraction of a second could then send that
+    # email a second time. false (the default) keeps "never twice" even then. See docs/notifications.md.
+    "NOTIFICATION_ASYNC_COMMIT": env.bool("NOTIFICATION_ASYNC_COMMIT", default=False),
     # How long the API remembers an Idempotency-Key and its first answer.
     "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24),
 }
+
+# --- Buyer tracking pages (/track/, docs/tracking.md) -------------------------------------------------
+# Lookups by order number + email/postcode: tries per client address and per order number in a fixed window.
+TRACKING_LOOKUP_WINDOW_SECONDS = env.int("TRACKING_LOOKUP_WINDOW_SECONDS", default=15 * 60)
+TRACKING_LOOKUP_LIMIT_PER_ADDRESS = env.int("TRACKING_LOOKUP_LIMIT_PER_ADDRESS", default=10)
+TRACKING_LOOKUP_LIMIT_PER_ORDER = env.int("TRACKING_LOOKUP_LIMIT_PER_ORDER", default=5)
+# "All my orders" link requests: per client address and per email address, in the same window.
+TRACKING_HISTORY_LIMIT_PER_ADDRESS = env.int("TRACKING_HISTORY_LIMIT_PER_ADDRESS", default=5)
+TRACKING_HISTORY_LIMIT_PER_EMAIL = env.int("TRACKING_HISTORY_LIMIT_PER_EMAIL", default=3)
+# How long an emailed order-history link works.
+TRACKING_HISTORY_LINK_MAX_AGE = env.int("TRACKING_HISTORY_LINK_MAX_AGE", default=24 * 60 * 60)
+# The rendered order page is cached per token and per change stamp; this bounds staleness of shop details.
+TRACKING_PAGE_CACHE_SECONDS = env.int("TRACKING_PAGE_CACHE_SECONDS", default=5 * 60)
+# The order page's per-view query runs as a prepared statement; false behind PgBouncer's transaction pooling.
+TRACKING_PREPARED_STATEMENTS = env.bool("TRACKING_PREPARED_STATEMENTS", default=True)
 
 LOGGING = {
     "version": 1,

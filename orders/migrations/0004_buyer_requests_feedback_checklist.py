@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('rating', models.PositiveSmallIntegerField(verbose_name='rating')),
                 ('comment', models.TextField(blank=True, max_length=2000, verbose_name='comment')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='left')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='left on')),
             ],
             options={
                 'verbose_name': 'feedback',

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q, Sum
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from ..states import OrderStatus, PaymentMethod, PaymentStatus
@@ -124,6 +125,7 @@ class Order(models.Model):
             models.Index(fields=["shop", "-placed_at", "-id"], name="order_shop_placed"),
             models.Index(fields=["shop", "status", "-placed_at", "-id"], name="order_shop_status_placed"),
             models.Index(fields=["shop", "email"], name="order_shop_email"),
+            models.Index(fields=["shop", "-total", "-id"], name="order_shop_total"),
             models.Index(fields=["customer"], name="order_customer"),
             models.Index(
                 fields=["shop", "awaiting_reply_since"],
@@ -204,6 +206,8 @@ class OrderLine(models.Model):
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         ordering = ["id"]
+        # SKU search in the dashboard matches case-insensitively (UPPER(sku) = UPPER(%s)).
+        indexes = [models.Index(Upper("sku"), name="orderline_sku_upper")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="orderline_price_non_negative"),

@@ -86,7 +86,7 @@ class Feedback(models.Model):
     )
     rating = models.PositiveSmallIntegerField(_("rating"))
     comment = models.TextField(_("comment"), max_length=2000, blank=True)
-    created_at = models.DateTimeField(_("left"), auto_now_add=True)
+    created_at = models.DateTimeField(_("left on"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("feedback")

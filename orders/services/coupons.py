@@ -1,8 +1,11 @@
 """Coupon rules: price a cart with a coupon, redeem it on an order, release it on cancellation."""
 
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,12 +13,16 @@ from django.utils.translation import gettext as _
 from shop.models import Customer, Shop
 from shop.templatetags.money import format_money
 
-from ..errors import CouponRejected
-from ..models import Coupon, CouponKind, CouponRedemption, Order
+from ..errors import CouponRejected, InvalidInput
+from ..models import Coupon, CouponKind, CouponRedemption, EventKind, Order
 from ..models.order import ZERO
+from ..notifications import queue_customer_email
 from ..states import OrderStatus
+from .changes import Actor, lock_order, record_event
 
 CENT = Decimal("0.01")
+APOLOGY_COUPON_DAYS = 90
+DEFAULT_APOLOGY_PERCENT = 10
 
 
 @dataclass(frozen=True)
@@ -131,4 +138,70 @@ def release(order: Order) -> bool:
     return True
 
 
-__all__ = ["ZERO", "CouponQuote", "discount_for", "find_coupon", "quote_coupon", "redeem", "release"]
+@dataclass(frozen=True)
+class ApologySent:
+    coupon: Coupon
+    emailed: bool  # False when the buyer unsubscribed from the shop's non-essential mail
+
+
+@transaction.atomic
+def send_apology_coupon(
+    order: Order, *, by: Actor, percent: int | None = None, again: bool = False, now=None
+) -> ApologySent:
+    """Say sorry for a delay with a single-use percentage coupon for this buyer, emailed through the outbox
+    and recorded on the timeline (COUPON_SENT).
+
+    Once per order: a second apology is refused unless the seller confirms it (``again``). The percentage
+    is the shop's delay-coupon percent unless given (10% when the shop has none set)."""
+    now = now or timezone.now()
+    order = lock_order(order)
+    earlier = order.events.filter(kind=EventKind.COUPON_SENT).order_by("-created_at").first()
+    if earlier is not None and not again:
+        raise InvalidInput(
+            _("A coupon (%(code)s) was already sent for this order. Confirm to send another one.")
+            % {"code": earlier.data.get("coupon", "")},
+            field="confirm",
+            code="coupon_already_sent",
+        )
+    percent = percent or order.shop.delay_coupon_percent or DEFAULT_APOLOGY_PERCENT
+    if not 1 <= percent <= 100:
+        raise InvalidInput(_("A percentage is from 1 to 100."), field="percent")
+    coupon = Coupon.objects.create(
+        shop=order.shop,
+        code=f"SORRY-{secrets.token_hex(4).upper()}",
+        kind=CouponKind.PERCENTAGE,
+        value=Decimal(percent),
+        usage_limit=1,
+        per_customer_limit=1,
+        valid_until=now + timedelta(days=APOLOGY_COUPON_DAYS),
+        description=_("Apology for the delay of %(number)s") % {"number": order.number},
+    )
+    event = record_event(
+        order,
+        EventKind.COUPON_SENT,
+        by=by,
+        message=_("Apology coupon %(code)s (%(percent)s%% off) sent to the buyer")
+        % {"code": coupon.code, "percent": percent},
+        data={"coupon": coupon.code, "percent": percent},
+        at=now,
+    )
+    notification = queue_customer_email(
+        order,
+        event,
+        "apology_coupon",
+        context={"coupon_code": coupon.code, "coupon_percent": percent, "valid_days": APOLOGY_COUPON_DAYS},
+    )
+    return ApologySent(coupon=coupon, emailed=notification is not None)
+
+
+__all__ = [
+    "ZERO",
+    "ApologySent",
+    "CouponQuote",
+    "discount_for",
+    "find_coupon",
+    "quote_coupon",
+    "redeem",
+    "release",
+    "send_apology_coupon",
+]

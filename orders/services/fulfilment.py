@@ -10,12 +10,13 @@ from django.utils.translation import gettext as _
 from shipping.carriers import candidate_carriers, normalise_tracking_number
 from shipping.models import Carrier, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent, TrackingSource
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, TransitionBlocked
 from ..models import EventKind, Order
 from ..notifications import queue_customer_email
 from ..states import OrderStatus, PaymentMethod, PaymentStatus
 from . import coupons
 from .changes import Actor, lock_order, move, record_event, save_change
+from .checklist import checklist_refusal
 
 
 @transaction.atomic
@@ -130,6 +131,8 @@ def ship_order(
     now = now or timezone.now()
     if order.status != OrderStatus.PROCESSED:
         move(order, OrderStatus.SHIPPED)  # raises IllegalTransition with the allowed moves
+    if reason := checklist_refusal(order):
+        raise TransitionBlocked(current=order.status, target=OrderStatus.SHIPPED, reason=reason)
     if not parcels:
         raise InvalidInput(_("Add at least one parcel."), field="parcels")
     remaining = order.unshipped_quantities()

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='shop',
             name='modification_window_hours',
-            field=models.PositiveSmallIntegerField(default=24, help_text='Never once the order is processed. 0 means until it is processed.', verbose_name='item changes allowed within (hours of placing)'),
+            field=models.PositiveSmallIntegerField(default=24, help_text='0: until the order is processed. Never after it is processed.', verbose_name='item changes allowed for (hours after the order is placed)'),
         ),
         migrations.AddField(
             model_name='shop',

@@ -19,7 +19,8 @@ def test_healthz_reports_an_unreachable_broker(client, db, settings):
     assert response.json()["checks"]["broker"].startswith("error")
 
 
-def test_home_leads_to_the_admin_sign_in(client):
+def test_home_leads_to_the_admin_sign_in(client, db):
+    """The landing page is the dashboard's home; a signed-out visitor ends on the dashboard sign-in."""
     response = client.get("/", follow=True)
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0].startswith("/admin/login/")
+    assert response.redirect_chain[-1][0].startswith("/dashboard/login/")

@@ -100,3 +100,47 @@ def test_production_settings_pass_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+HEADERS = """
+import django, json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+django.setup()
+from django.test import Client
+from django.test.utils import override_settings, setup_test_environment
+setup_test_environment()
+# No collectstatic here: plain static storage instead of the manifest the image builds.
+storages = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+shown = {}
+with override_settings(STORAGES=storages):
+    client = Client(HTTP_HOST="shop.example.com")
+    plain = client.get("/dashboard/login/")
+    shown["plain"] = {"status": plain.status_code, "location": plain.get("Location")}
+    for path in ("/dashboard/login/", "/healthz"):
+        r = client.get(path, HTTP_X_FORWARDED_PROTO="https")
+        shown[path] = {"status": r.status_code, **{k: v for k, v in r.headers.items()}}
+        shown[path]["secure_cookies"] = {name: bool(c["secure"]) for name, c in r.cookies.items()}
+print(json.dumps(shown))
+"""
+
+
+def test_production_pages_send_hsts_nosniff_and_a_policy_that_forbids_framing():
+    result = run_python(HEADERS, PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert shown["plain"]["status"] == 301
+    assert shown["plain"]["location"] == "https://shop.example.com/dashboard/login/"
+    for path in ("/dashboard/login/", "/healthz"):
+        headers = shown[path]
+        assert headers["status"] == 200, (path, headers)
+        assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        script_src = next(
+            d for d in headers["Content-Security-Policy"].split("; ") if d.startswith("script-src ")
+        )
+        assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src, path
+    assert shown["/dashboard/login/"]["secure_cookies"] == {"csrftoken": True}

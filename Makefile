@@ -63,7 +63,7 @@ lint: $(VENV)/.installed-test
 
 .PHONY: worker
 worker: $(VENV)/.installed
-	$(BIN)/celery -A shop worker --loglevel=INFO
+	$(BIN)/celery -A shop worker --loglevel=INFO --pool threads --concurrency 8
 
 .PHONY: beat
 beat: $(VENV)/.installed

@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..notifications import queue_customer_email
 from ..states import NOT_YET_SHIPPED, OrderStatus
-from .changes import Actor, lock_order, record_event, save_change
+from .changes import Actor, decide_request, lock_order, record_event, save_change
 from .editing import change_shipping_address
 from .fulfilment import cancel_order
 from .modifications import approve_modification, decline_modification
@@ -345,14 +345,6 @@ def _is_modification(shop, request_id: int) -> bool:
     return kind == RequestKind.MODIFICATION
 
 
-def _decide(buyer_request: BuyerRequest, status: str, *, by: Actor, reason: str = "") -> None:
-    buyer_request.status = status
-    buyer_request.decided_by = by.user if getattr(by.user, "pk", None) else None
-    buyer_request.decided_at = timezone.now()
-    buyer_request.decline_reason = reason[:DECLINE_REASON_MAX_LENGTH]
-    buyer_request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason"])
-
-
 REFUSAL_TEMPLATES = {
     RequestKind.ADDRESS_CHANGE: "address_change_refused",
     RequestKind.CANCELLATION: "cancellation_refused",
@@ -360,7 +352,7 @@ REFUSAL_TEMPLATES = {
 
 
 def _refuse(order: Order, buyer_request: BuyerRequest, *, reason: str, by: Actor) -> BuyerRequest:
-    _decide(buyer_request, RequestStatus.DECLINED, by=by, reason=reason)
+    decide_request(buyer_request, RequestStatus.DECLINED, by=by, reason=reason)
     save_change(order, [])
     event = record_event(
         order,
@@ -388,7 +380,7 @@ def approve_request(request_id: int, *, shop, by: Actor, expected_version: int |
     order, buyer_request = _lock_request(shop, request_id, expected_version)
     if order.status == OrderStatus.CANCELLED and buyer_request.kind == RequestKind.CANCELLATION:
         # Cancelled meanwhile (by the seller): granted, and the buyer already has the cancellation email.
-        _decide(buyer_request, RequestStatus.APPROVED, by=by)
+        decide_request(buyer_request, RequestStatus.APPROVED, by=by)
         save_change(order, [])
         record_event(
             order,
@@ -400,7 +392,7 @@ def approve_request(request_id: int, *, shop, by: Actor, expected_version: int |
         return buyer_request
     if refusal := _no_longer_possible(order, buyer_request.kind):
         return _refuse(order, buyer_request, reason=refusal, by=by)
-    _decide(buyer_request, RequestStatus.APPROVED, by=by)
+    decide_request(buyer_request, RequestStatus.APPROVED, by=by)
     data = {"request_id": buyer_request.pk, "kind": buyer_request.kind}
     if buyer_request.kind == RequestKind.ADDRESS_CHANGE:
         event = record_event(

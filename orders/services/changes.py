@@ -89,4 +89,22 @@ def record_event(
     return event
 
 
-__all__ = ["SYSTEM", "Actor", "ShipshapeError", "lock_order", "move", "record_event", "save_change"]
+def decide_request(buyer_request, status: str, *, by: Actor, reason: str = "") -> None:
+    """Record the seller's (or the rules') answer on a buyer's request: who, when, and why if declined."""
+    buyer_request.status = status
+    buyer_request.decided_by = by.user if getattr(by.user, "pk", None) else None
+    buyer_request.decided_at = timezone.now()
+    buyer_request.decline_reason = reason[: buyer_request._meta.get_field("decline_reason").max_length]
+    buyer_request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason"])
+
+
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "ShipshapeError",
+    "decide_request",
+    "lock_order",
+    "move",
+    "record_event",
+    "save_change",
+]

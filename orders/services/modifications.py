@@ -21,7 +21,7 @@ from ..errors import CouponRejected, InvalidInput
 from ..models import BuyerRequest, EventKind, Order, OrderEvent, OrderLine, RequestKind, RequestStatus
 from ..notifications import queue_customer_email
 from ..states import OrderStatus
-from .changes import Actor, lock_order, record_event, save_change
+from .changes import Actor, decide_request, lock_order, record_event, save_change
 from .editing import modify_lines
 from .placing import LineSpec
 
@@ -313,18 +313,10 @@ def _lock_modification_request(
     return order, buyer_request
 
 
-def _decide(buyer_request: BuyerRequest, status: str, *, by: Actor, reason: str = "") -> None:
-    buyer_request.status = status
-    buyer_request.decided_by = by.user if getattr(by.user, "pk", None) else None
-    buyer_request.decided_at = timezone.now()
-    buyer_request.decline_reason = reason[:DECLINE_REASON_MAX_LENGTH]
-    buyer_request.save(update_fields=["status", "decided_by", "decided_at", "decline_reason"])
-
-
 def _decline(
     order: Order, buyer_request: BuyerRequest, *, reason: str, by: Actor, automatic: bool
 ) -> BuyerRequest:
-    _decide(buyer_request, RequestStatus.DECLINED, by=by, reason=reason)
+    decide_request(buyer_request, RequestStatus.DECLINED, by=by, reason=reason)
     save_change(order, [])
     event = record_event(
         order,
@@ -394,7 +386,7 @@ def approve_modification(
         )
         for line in current.values()
     ]
-    _decide(buyer_request, RequestStatus.APPROVED, by=by)
+    decide_request(buyer_request, RequestStatus.APPROVED, by=by)
     data = {"request_id": buyer_request.pk, "kind": buyer_request.kind}
     event = record_event(
         order, EventKind.REQUEST_APPROVED, by=by, message=_("Item change approved"), data=data

@@ -27,7 +27,8 @@ def a_month_of_orders(shop) -> None:
     for n in range(40):
         status = statuses[n % 4] if n < 12 else statuses[2 + n % 2]  # the older ones have left
         order = order_in(status, shop=shop, email=f"buyer{n % 9}@example.net")
-        placed = now - timedelta(days=(n * 7) % 30 if n >= 4 else 0, hours=n % 5)
+        # At most 28 days and 4 hours back: inside "the last 30 days" whatever the time of day.
+        placed = now - timedelta(days=(n * 7) % 29 if n >= 4 else 0, hours=n % 5)
         fields = {"placed_at": placed}
         if order.shipped_at:
             fields["shipped_at"] = placed + timedelta(hours=6 + 3 * (n % 20))

@@ -9,7 +9,7 @@ index, the requests the (shop, status, kind) index. The headline figures count t
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Sum
@@ -23,13 +23,6 @@ from shipping.models import Shipment, ShipmentStatus
 from shop.models import Shop
 
 ZERO = Decimal("0.00")
-
-
-def shop_timezone(shop: Shop) -> ZoneInfo:
-    try:
-        return ZoneInfo(shop.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def start_of_day(day, tz: ZoneInfo) -> datetime:
@@ -140,7 +133,7 @@ def finished_days(shop: Shop, first: date, last: date) -> dict[date, tuple[int, 
     A finished day hardly changes (a late cancellation), so its figures are kept for 15 minutes in the
     shared cache; the days missing from it are computed in one grouped query over the (shop, placed_at)
     index. This keeps the home page fast in a shop that takes thousands of orders a day."""
-    tz = shop_timezone(shop)
+    tz = shop.zone
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     cached = cache.get_many([_day_key(shop, day) for day in days])
     figures = {day: cached[_day_key(shop, day)] for day in days if _day_key(shop, day) in cached}
@@ -169,7 +162,7 @@ def headline_numbers(shop: Shop, *, now=None, labels: dict[int, str]) -> list[He
     """Orders placed (not cancelled), revenue and average order value for today and the last N days,
     counted in the shop's own days. Today is counted live; earlier days come from ``finished_days``."""
     now = now or timezone.now()
-    tz = shop_timezone(shop)
+    tz = shop.zone
     today = now.astimezone(tz).date()
     live = (
         Order.objects.for_shop(shop)

@@ -20,7 +20,7 @@ from orders.models import Feedback, Order, Return, ReturnStatus
 from orders.states import OrderStatus
 from shop.models import Shop
 
-from .home import ZERO, shop_timezone, start_of_day
+from .home import ZERO, start_of_day
 
 MAX_DAYS = 366
 TIME_TO_SHIP = ExpressionWrapper(F("shipped_at") - F("placed_at"), output_field=DurationField())
@@ -46,7 +46,7 @@ class DateRange:
 
 
 def default_range(shop: Shop, *, days: int = 30, now=None) -> DateRange:
-    today = (now or timezone.now()).astimezone(shop_timezone(shop)).date()
+    today = (now or timezone.now()).astimezone(shop.zone).date()
     return DateRange(start=today - timedelta(days=days - 1), end=today)
 
 
@@ -91,7 +91,7 @@ class ShopNumbers:
 def shop_numbers(shop: Shop, date_range: DateRange, *, now=None) -> ShopNumbers:
     """The figures of the orders placed from ``date_range.start`` to ``date_range.end`` (shop days)."""
     now = now or timezone.now()
-    tz = shop_timezone(shop)
+    tz = shop.zone
     since = start_of_day(date_range.start, tz)
     until = start_of_day(date_range.end + timedelta(days=1), tz)
     placed = Order.objects.for_shop(shop).filter(placed_at__gte=since, placed_at__lt=until)

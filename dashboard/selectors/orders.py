@@ -8,9 +8,8 @@ import base64
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 from django.db.models import (
@@ -35,6 +34,8 @@ from orders.states import OrderStatus
 from shipping.carriers import normalise_tracking_number
 from shipping.models import Shipment, ShipmentStatus
 from shop.models import Shop
+
+from .home import delayed_parcels, start_of_day
 
 PAGE_SIZE = 25
 # Tab counts stop at this many orders: a count above it reads "1,000+" and never scans a whole shop.
@@ -129,17 +130,6 @@ class OrderPage:
     previous_cursor: str | None
 
 
-def shop_zone(shop: Shop) -> ZoneInfo:
-    try:
-        return ZoneInfo(shop.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def start_of_day(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
 def _delayed_in_transit() -> Exists:
     return Exists(
         Shipment.objects.filter(order=OuterRef("pk"), delay_reported_at__isnull=False).exclude(
@@ -226,7 +216,7 @@ def filtered_orders(
         orders = orders.filter(status=query.status)
     if query.payment_status:
         orders = orders.filter(payment_status=query.payment_status)
-    zone = shop_zone(shop)
+    zone = shop.zone
     if query.placed_from:
         orders = orders.filter(placed_at__gte=start_of_day(query.placed_from, zone))
     if query.placed_to:
@@ -243,10 +233,7 @@ def filtered_orders(
         orders = orders.filter(late_condition(shop))
     # Delays and open returns: the ids of their orders (few), not a subquery per order.
     if query.delayed:
-        delayed = Shipment.objects.filter(shop=shop, delay_reported_at__isnull=False).exclude(
-            status=ShipmentStatus.DELIVERED
-        )
-        orders = orders.filter(pk__in=delayed.values("order_id"))
+        orders = orders.filter(pk__in=delayed_parcels(shop).values("order_id"))
     if query.open_return:
         returning = Return.objects.filter(status__in=OPEN_RETURN_STATES)
         orders = orders.filter(pk__in=returning.values("order_id"))

@@ -35,7 +35,7 @@ from .placing import ADDRESS_FIELDS, clean_address
 BUYER = Actor.buyer()
 MESSAGE_MAX_LENGTH = 2000
 REASON_MAX_LENGTH = 300
-DECLINE_REASON_MAX_LENGTH = 500
+DECLINE_REASON_MAX_LENGTH = BuyerRequest._meta.get_field("decline_reason").max_length
 FEEDBACK_COMMENT_MAX_LENGTH = 2000
 # Return parcel numbers: letters, digits, spaces and dashes, as carriers print them.
 RETURN_TRACKING_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 -]{3,62}[A-Z0-9]$")

@@ -76,7 +76,7 @@ def modification_policy(
             True, None, _("You can change items until the order is being prepared."), "open"
         )
     deadline = order.placed_at + timedelta(hours=shop.modification_window_hours)
-    when = _when(deadline, zone or _shop_zone(shop))
+    when = _when(deadline, zone or shop.zone)
     if now >= deadline:
         return ModificationPolicy(
             False,
@@ -91,13 +91,6 @@ def modification_policy(
         % when,
         "open",
     )
-
-
-def _shop_zone(shop) -> ZoneInfo:
-    try:
-        return ZoneInfo(shop.timezone or "UTC")
-    except (ValueError, KeyError):  # an unknown zone name
-        return ZoneInfo("UTC")
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> dict:

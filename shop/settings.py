@@ -301,6 +301,8 @@ SHIPSHAPE = {
     "NOTIFICATION_ASYNC_COMMIT": env.bool("NOTIFICATION_ASYNC_COMMIT", default=False),
     # How long the API remembers an Idempotency-Key and its first answer.
     "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24),
+    # Order files from TikTok Shop / Shopify (docs/imports.md): the largest upload accepted.
+    "IMPORT_MAX_UPLOAD_BYTES": env.int("IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024),
 }
 
 # --- Buyer tracking pages (/track/, docs/tracking.md) -------------------------------------------------

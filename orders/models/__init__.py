@@ -1,5 +1,15 @@
 from .coupons import Coupon, CouponKind, CouponRedemption
 from .events import ActorKind, EventKind, OrderEvent
+from .imports import (
+    ExternalOrderRef,
+    ImportFormat,
+    ImportSource,
+    ImportState,
+    ImportStatusMapping,
+    ItemOutcome,
+    OrderImport,
+    OrderImportItem,
+)
 from .notifications import (
     Channel,
     Notification,
@@ -20,12 +30,20 @@ __all__ = [
     "CouponKind",
     "CouponRedemption",
     "EventKind",
+    "ExternalOrderRef",
     "Feedback",
+    "ImportFormat",
+    "ImportSource",
+    "ImportState",
+    "ImportStatusMapping",
+    "ItemOutcome",
     "Notification",
     "NotificationStatus",
     "NotificationTemplate",
     "Order",
     "OrderEvent",
+    "OrderImport",
+    "OrderImportItem",
     "OrderLine",
     "RequestKind",
     "RequestStatus",

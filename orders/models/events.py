@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 class EventKind(models.TextChoices):
     PLACED = "placed", _("Placed")
+    IMPORTED = "imported", _("Imported")
     PROCESSED = "processed", _("Processed")
     SHIPMENT_CREATED = "shipment_created", _("Parcel shipped")
     SHIPPED = "shipped", _("Shipped")
@@ -48,6 +49,7 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", _("System")
     CARRIER = "carrier", _("Carrier")
     API = "api", _("API")
+    IMPORT = "import", _("Import")
 
 
 class OrderEvent(models.Model):

@@ -6,6 +6,7 @@ See docs/notifications.md for the guarantees.
 from . import email  # noqa: F401 - connects the forgetting of cached shop texts when one is saved
 from .catalogue import CATALOGUE
 from .outbox import (
+    customers_silenced,
     dedupe_key,
     enqueue_deliveries,
     enqueue_delivery,
@@ -19,6 +20,7 @@ from .outbox import (
 
 __all__ = [
     "CATALOGUE",
+    "customers_silenced",
     "dedupe_key",
     "enqueue_deliveries",
     "enqueue_delivery",

@@ -2,6 +2,8 @@
 
 import logging
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import transaction
@@ -35,16 +37,34 @@ def is_suppressed(shop_id: int, email: str) -> bool:
     return Suppression.objects.filter(shop_id=shop_id, email=email.lower()).exists()
 
 
+_customers_silenced: ContextVar[bool] = ContextVar("customers_silenced", default=False)
+
+
+@contextmanager
+def customers_silenced():
+    """Within this block no email is written for customers: imported history was already told by the
+    platform it came from (importing 5,000 delivered orders must not email 5,000 people). Timeline events
+    and the shop's own webhooks are still written."""
+    token = _customers_silenced.set(True)
+    try:
+        yield
+    finally:
+        _customers_silenced.reset(token)
+
+
 def queue_customer_email(
     order: Order, event: OrderEvent, template: str, *, context: dict | None = None, part: str = ""
 ) -> Notification | None:
     """Write the outbox row for an email to the order's customer; it is delivered after the commit.
 
-    Non-essential messages are not written for an address that unsubscribed (returns None).
+    Non-essential messages are not written for an address that unsubscribed (returns None), and nothing is
+    written inside ``customers_silenced()``.
     """
     kind = CATALOGUE.get(template)
     if kind is None:
         raise ValueError(f"Unknown notification template {template!r}")
+    if _customers_silenced.get():
+        return None
     if not kind.essential and is_suppressed(order.shop_id, order.email):
         return None
     notification = Notification.objects.create(

@@ -38,6 +38,11 @@ class Actor:
     def carrier(cls) -> "Actor":
         return cls(kind=ActorKind.CARRIER)
 
+    @classmethod
+    def importer(cls, user=None) -> "Actor":
+        """An order file imported by ``user`` (a seller, or None from the command line)."""
+        return cls(kind=ActorKind.IMPORT, user=user)
+
 
 SYSTEM = Actor.system()
 

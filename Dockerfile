@@ -21,7 +21,7 @@ COPY . .
 RUN DEBUG=false SECRET_KEY=build-only-not-secret-0123456789abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=build \
     python manage.py collectstatic --no-input \
  && (python manage.py compilemessages --ignore=.venv || true) \
- && mkdir -p /app/var && chown -R shipshape /app/var
+ && mkdir -p /app/var/media && chown -R shipshape /app/var
 
 USER shipshape
 EXPOSE 8000

@@ -13,6 +13,7 @@ NAV = [
     ("dashboard:returns", _("Returns"), Role.STAFF),
     ("dashboard:requests", _("Requests"), Role.STAFF),
     ("dashboard:coupons", _("Coupons"), Role.MANAGER),
+    ("dashboard:imports", _("Imports"), Role.MANAGER),
     ("dashboard:customers", _("Customers"), Role.STAFF),
     ("dashboard:numbers", _("Numbers"), Role.STAFF),
     ("dashboard:settings", _("Settings"), Role.OWNER),

@@ -9,7 +9,6 @@ nothing behind and never stops the others.
 
 import csv
 import io
-import re
 from dataclasses import asdict, dataclass
 
 from django.db.models.functions import Lower
@@ -20,7 +19,7 @@ from orders.models import Order
 from orders.services import Actor, ParcelSpec, ship_order
 from orders.services.checklist import checklist_refusal
 from orders.states import OrderStatus
-from shipping.carriers import normalise_tracking_number
+from shipping.carriers import candidate_carriers, normalise_tracking_number, recognises_numbers_of
 from shipping.models import Carrier, Shipment
 
 MAX_BYTES = 1024 * 1024
@@ -169,7 +168,7 @@ def _row_error(row, orders, by_code, by_name, used, seen_orders, seen_numbers) -
     if carrier is None:
         return _("Unknown carrier “%(carrier)s”.") % {"carrier": row.carrier}
     number = normalise_tracking_number(row.tracking_number)
-    if carrier.tracking_number_pattern and not re.fullmatch(carrier.tracking_number_pattern, number):
+    if recognises_numbers_of(carrier) and not candidate_carriers(number, [carrier]):
         return _("%(number)s is not a %(carrier)s tracking number.") % {
             "number": number,
             "carrier": carrier.name,

@@ -21,11 +21,15 @@ from .models import (
     BuyerRequest,
     Coupon,
     CouponRedemption,
+    ExternalOrderRef,
     Feedback,
+    ImportStatusMapping,
     Notification,
     NotificationTemplate,
     Order,
     OrderEvent,
+    OrderImport,
+    OrderImportItem,
     OrderLine,
     Return,
     ReturnLine,
@@ -248,6 +252,58 @@ class BuyerRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=order__number", "order__email"]
     list_select_related = ["order", "decided_by"]
     ordering = ["-created_at", "-id"]
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: files are uploaded, checked and applied from the dashboard, the API or the command."""
+
+    list_display = [
+        "created_at",
+        "shop",
+        "original_name",
+        "format",
+        "state",
+        "orders_new",
+        "orders_updated",
+        "orders_unchanged",
+        "orders_rejected",
+        "created_by",
+    ]
+    list_filter = ["state", "format"]
+    search_fields = ["original_name", "shop__slug"]
+    list_select_related = ["shop", "created_by"]
+    ordering = ["-created_at", "-id"]
+    # No inline of the items: a file can hold 100,000 orders. They are listed under "imported orders".
+
+
+@admin.register(OrderImportItem)
+class OrderImportItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order_import", "external_id", "first_row", "outcome", "status_text", "status", "order"]
+    list_filter = ["outcome"]
+    search_fields = ["=external_id", "=order__number"]
+    list_select_related = ["order_import", "order"]
+    show_full_result_count = False
+
+
+@admin.register(ExternalOrderRef)
+class ExternalOrderRefAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["external_id", "source", "order", "shop", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["=external_id", "=order__number"]
+    list_select_related = ["order", "shop"]
+    show_full_result_count = False
+
+
+@admin.register(ImportStatusMapping)
+class ImportStatusMappingAdmin(admin.ModelAdmin):
+    """Editable: an admin may correct a seller's remembered mapping (the next preview uses it)."""
+
+    list_display = ["shop", "source", "status_text", "status", "created_by", "created_at"]
+    list_filter = ["source", "status"]
+    search_fields = ["status_text", "shop__slug"]
+    list_select_related = ["shop", "created_by"]
+    readonly_fields = ["created_by", "created_at"]
 
 
 @admin.register(Feedback)

@@ -13,7 +13,7 @@ from shipping.carriers import normalise_tracking_number
 from shipping.models import Carrier, Shipment, TrackingEvent
 from shop.models import Customer, Shop
 
-from .models import Order, OrderEvent, OrderLine, Return, ReturnStatus
+from .models import BuyerRequest, Order, OrderEvent, OrderLine, Return, ReturnStatus
 from .states import OrderStatus
 
 OPEN_RETURN_STATES = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
@@ -359,3 +359,30 @@ def shipments_for_shop(
         )
         .order_by("-pk")[: limit + 1]
     )
+
+
+def buyer_requests_for_shop(
+    shop,
+    *,
+    statuses: list[str] = (),
+    kinds: list[str] = (),
+    order_number: str = "",
+    after: tuple[datetime, int] | None = None,
+    limit: int = 25,
+) -> tuple[list[BuyerRequest], tuple[datetime, int] | None]:
+    """The shop's buyer requests, newest first, keyset-paginated on ``(created_at, id)``; the next key when
+    there is another page."""
+    rows: QuerySet[BuyerRequest] = BuyerRequest.objects.filter(shop=shop).select_related("order")
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    if kinds:
+        rows = rows.filter(kind__in=kinds)
+    if order_number:
+        rows = rows.filter(order__number=order_number.strip().upper())
+    if after is not None:
+        rows = rows.filter(Q(created_at__lt=after[0]) | Q(created_at=after[0], pk__lt=after[1]))
+    page = list(rows.order_by("-created_at", "-id")[: limit + 1])
+    if len(page) > limit:
+        page = page[:limit]
+        return page, (page[-1].created_at, page[-1].pk)
+    return page, None

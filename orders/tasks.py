@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .imports.tasks import apply_import_task, preview_import_task  # noqa: F401  (registered here)
 from .models import Channel, Notification, NotificationStatus
-from .notifications import enqueue_deliveries, mark_failed, mark_sent
+from .notifications import enqueue_deliveries, mark_failed, mark_sent, publishes_coalesced
 from .notifications.email import build_email, send_email
 from .notifications.webhooks import post_webhook
 from .tracking.history import send_history_links  # noqa: F401  (a task: registered with the worker here)
@@ -18,8 +19,8 @@ from .tracking.history import send_history_links  # noqa: F401  (a task: registe
 logger = logging.getLogger(__name__)
 
 
-# The sweep hands rows to workers in tasks of this many ids: fewer messages through the broker.
-DELIVERY_BATCH_SIZE = 50
+# The sweep (and any request that commits many changes) hands rows to workers in tasks of this many ids.
+DELIVERY_BATCH_SIZE = settings.SHIPSHAPE["NOTIFICATION_PUBLISH_BATCH"]
 
 
 def retry_delay(attempt: int) -> float:
@@ -170,25 +171,29 @@ def sweep_outbox(grace_seconds: int | None = None, batch: int = 5000) -> int:
 def flag_late_orders() -> int:
     from .services.scheduled import flag_late_orders as run
 
-    return run()
+    with publishes_coalesced():  # one change per order: their emails go out in batch tasks
+        return run()
 
 
 @shared_task(ignore_result=True)
 def report_stalled_shipments() -> int:
     from .services.scheduled import report_stalled_shipments as run
 
-    return run()
+    with publishes_coalesced():  # one change per order: their emails go out in batch tasks
+        return run()
 
 
 @shared_task(ignore_result=True)
 def request_feedback() -> int:
     from .services.scheduled import request_feedback as run
 
-    return run()
+    with publishes_coalesced():  # one change per order: their emails go out in batch tasks
+        return run()
 
 
 @shared_task(ignore_result=True)
 def expire_unpaid_orders() -> int:
     from .services.scheduled import expire_unpaid_orders as run
 
-    return run()
+    with publishes_coalesced():  # one change per order: their emails go out in batch tasks
+        return run()

@@ -26,7 +26,7 @@ from shop.api.views import ShopAPIView
 from shop.models import Shop
 from shop.webhook_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_for
 
-from .carriers import normalise_tracking_number
+from .carriers import MAX_TRACKING_NUMBER_LENGTH, detect, normalise_tracking_number
 from .models import Carrier, Shipment, ShipmentStatus
 
 # A signed request older (or further ahead) than this is refused, so a captured one cannot be replayed.
@@ -114,6 +114,61 @@ class CarrierListView(ShopAPIView):
     def get(self, request):
         return Response(
             CarrierOutput(Carrier.objects.filter(is_active=True).order_by("code"), many=True).data
+        )
+
+
+class DetectQuery(StrictSerializer):
+    number = serializers.CharField(
+        max_length=MAX_TRACKING_NUMBER_LENGTH, help_text="A tracking number; spaces and dashes are ignored."
+    )
+
+
+class CarrierCandidateOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(help_text="For a national post, the post of the number's country.")
+    tracking_url = serializers.CharField(help_text="Empty when the carrier has no public tracking page.")
+
+
+class DetectionOutput(serializers.Serializer):
+    number = serializers.CharField(help_text="The number without spaces or dashes, in capitals.")
+    valid = serializers.BooleanField(
+        help_text="The number fits at least one carrier's format (and its check digit, where it has one)."
+    )
+    carrier = serializers.CharField(
+        allow_null=True, help_text="The carrier's code when exactly one carrier fits, else null."
+    )
+    candidates = CarrierCandidateOutput(many=True, help_text="Every carrier the number can belong to.")
+
+
+class CarrierDetectView(APIView):
+    """Detection reads no shop's data (carriers are shared), so it needs a signed-in seller or an API key
+    but no shop; the dashboard's ship dialog asks it as the seller types."""
+
+    @extend_schema(
+        operation_id="carriers_detect",
+        parameters=[DetectQuery],
+        responses={200: DetectionOutput, **error_responses(400, 401, 429)},
+        summary="Detect the carrier of a tracking number",
+        description=(
+            "Checks the number against every active carrier: the published formats and check digits of "
+            "tracking_number_data for built-in carriers, the pattern of any other. `carrier` is set only "
+            "when exactly one carrier fits; a number that fits several lists them all."
+        ),
+    )
+    def get(self, request):
+        query = DetectQuery(data=query_of(request))
+        query.is_valid(raise_exception=True)
+        detection = detect(query.validated_data["number"])
+        return Response(
+            {
+                "number": detection.number,
+                "valid": detection.valid,
+                "carrier": detection.carrier,
+                "candidates": [
+                    {"code": info.code, "name": info.name, "tracking_url": info.tracking_url}
+                    for info in detection.candidates
+                ],
+            }
         )
 
 

@@ -47,6 +47,7 @@ from orders.models import (
 )
 from orders.models.order import new_public_token
 from orders.states import OrderStatus, PaymentMethod, PaymentStatus
+from shipping.carriers import with_check_digit
 from shipping.models import Carrier, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent, TrackingSource
 
 from .models import Customer, Shop
@@ -1391,20 +1392,20 @@ class OrderWriter:
 
 
 def tracking_number(carrier_code: str, shipment_id: int) -> str:
-    """A number in the carrier's own format (so carrier detection recognises it), unique per shipment."""
-    scrambled = (
-        shipment_id * 7_919_000_003 % 10**15
-    )  # a bijection below 10**15: distinct ids, distinct numbers
-    if carrier_code == "usps":
-        return f"9400{scrambled:018d}"
-    if carrier_code == "ups":
-        return f"1Z8{scrambled:015d}"
-    if carrier_code == "fedex":
-        return f"7{scrambled % 10**11:011d}"
-    if carrier_code == "dhl-express":
-        return f"JJD000{scrambled:015d}"
-    if carrier_code == "royal-mail":
-        return f"RM{scrambled % 10**9:09d}GB"
+    """A number in the carrier's own format with a correct check digit (so carrier detection recognises it
+    as that carrier's alone), unique per shipment."""
+    # A multiplier coprime with 10 makes this a bijection below every power of ten used here.
+    scrambled = shipment_id * 7_919_000_003 % 10**15
+    if carrier_code == "usps":  # IMpb, 22 digits
+        return with_check_digit("usps", f"9400{scrambled:017d}")
+    if carrier_code == "ups":  # 1Z, 15 characters, check digit
+        return with_check_digit("ups", f"1Z{scrambled:015d}")
+    if carrier_code == "fedex":  # FedEx Express, 12 digits
+        return with_check_digit("fedex", f"7{scrambled % 10**10:010d}")
+    if carrier_code == "dhl-express":  # DHL Express waybill, 10 digits, mod 7
+        return with_check_digit("dhl-express", f"{scrambled % 10**9:09d}")
+    if carrier_code == "royal-mail":  # UPU S10
+        return with_check_digit("royal-mail", f"RM{scrambled % 10**8:08d}", "GB")
     return f"DEMO{scrambled:015d}"
 
 

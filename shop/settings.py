@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "orders.notifications.outbox.CoalescePublishesMiddleware",
 ]
 
 if not DEBUG:
@@ -299,6 +300,8 @@ SHIPSHAPE = {
     # email); a crash of the database server in the following fraction of a second could then send that
     # email a second time. false (the default) keeps "never twice" even then. See docs/notifications.md.
     "NOTIFICATION_ASYNC_COMMIT": env.bool("NOTIFICATION_ASYNC_COMMIT", default=False),
+    # A request (or task) that commits many changes publishes their rows in tasks of this many.
+    "NOTIFICATION_PUBLISH_BATCH": env.int("NOTIFICATION_PUBLISH_BATCH", default=50),
     # How long the API remembers an Idempotency-Key and its first answer.
     "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24),
     # Order files from TikTok Shop / Shopify (docs/imports.md): the largest upload accepted.

@@ -4,6 +4,12 @@ from tests.factories import MembershipFactory, ShopFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
+def media_in_a_temporary_directory(settings, tmp_path_factory):
+    """Uploaded files (order imports) go to a directory of the test run, never the project's var/media."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def default_carriers(request):
     """The carriers a migration seeds; transactional tests flush every table, so put them back."""
     if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(

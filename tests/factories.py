@@ -118,8 +118,10 @@ _tracking_counter = iter(range(10**9))
 
 
 def tracking_number() -> str:
-    """A unique UPS-shaped number (the UPS pattern is the only one that matches 1Z...)."""
-    return f"1Z{next(_tracking_counter):016d}"
+    """A unique UPS number: 1Z, a 15-character serial and its mod-10 check digit (only UPS uses 1Z...)."""
+    serial = f"{next(_tracking_counter):015d}"
+    total = sum(int(digit) * (2 if index % 2 else 1) for index, digit in enumerate(serial))
+    return f"1Z{serial}{(10 - total % 10) % 10}"
 
 
 def order_in(status: str, shop: Shop | None = None, **kwargs):

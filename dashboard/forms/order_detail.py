@@ -1,13 +1,11 @@
 """Forms of the order page. Each carries the order's version so a stale form is refused by the service."""
 
-import re
-
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.services.placing import ADDRESS_FIELDS
-from shipping.carriers import candidate_carriers, normalise_tracking_number
+from shipping.carriers import candidate_carriers, normalise_tracking_number, recognises_numbers_of
 
 
 class VersionForm(forms.Form):
@@ -120,10 +118,8 @@ class ShipForm(VersionForm):
             self.fields[name].left = left
             self.line_fields.append(name)
 
-    def carrier_patterns(self) -> list[tuple[str, str, str]]:
-        return [
-            (code, carrier.name, carrier.tracking_number_pattern) for code, carrier in self.carriers.items()
-        ]
+    def carrier_options(self) -> list[tuple[str, str]]:
+        return [(code, carrier.name) for code, carrier in self.carriers.items()]
 
     def line_bound_fields(self):
         return [self[name] for name in self.line_fields]
@@ -141,8 +137,9 @@ class ShipForm(VersionForm):
         elif not number:
             self.add_error("tracking_number", _("Enter the tracking number, or say the parcel has none."))
         elif code:
+            # The same rules as the detect endpoint: the carrier's formats and check digits, or its pattern.
             carrier = self.carriers[code]
-            if carrier.tracking_number_pattern and not re.fullmatch(carrier.tracking_number_pattern, number):
+            if recognises_numbers_of(carrier) and not candidate_carriers(number, [carrier]):
                 self.add_error(
                     "tracking_number",
                     _("%(number)s is not a %(carrier)s tracking number. Check it, or choose another carrier.")

@@ -12,11 +12,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from orders.models import BuyerRequest, EventKind, Order, OrderEvent, RequestStatus, Return, ReturnStatus
+from orders.models import (
+    BuyerRequest,
+    EventKind,
+    Order,
+    OrderEvent,
+    RequestKind,
+    RequestStatus,
+    Return,
+    ReturnStatus,
+)
 from orders.selectors import late_condition
 from orders.states import OrderStatus
 from shipping.models import Shipment, ShipmentStatus
@@ -51,6 +60,7 @@ class TodoCounts:
     delayed_order_ids: tuple[int, ...]  # the latest few, listed under the tiles
     return_requests: int
     buyer_requests: int
+    modification_requests: int  # of buyer_requests: item changes (issue 9)
     awaiting_reply: int
 
 
@@ -78,7 +88,10 @@ def todo_counts(shop: Shop, *, now=None) -> TodoCounts:
         else delayed_parcels(shop).values("order_id").distinct().count()
     )
     return_requests = Return.objects.filter(order__shop=shop, status=ReturnStatus.REQUESTED).count()
-    buyer_requests = BuyerRequest.objects.filter(shop=shop, status=RequestStatus.OPEN).count()
+    # One pass over the open requests (shop, status, kind index) answers both tiles.
+    requests = BuyerRequest.objects.filter(shop=shop, status=RequestStatus.OPEN).aggregate(
+        all=Count("id"), modifications=Count("id", filter=Q(kind=RequestKind.MODIFICATION))
+    )
     awaiting_reply = orders.filter(awaiting_reply_since__isnull=False).count()
     return TodoCounts(
         to_process=to_process,
@@ -87,7 +100,8 @@ def todo_counts(shop: Shop, *, now=None) -> TodoCounts:
         delayed=delayed,
         delayed_order_ids=tuple(ids[:DELAYED_LISTED]),
         return_requests=return_requests,
-        buyer_requests=buyer_requests,
+        buyer_requests=requests["all"],
+        modification_requests=requests["modifications"],
         awaiting_reply=awaiting_reply,
     )
 

@@ -51,6 +51,11 @@ def home(request):
         },
         {"label": _("Buyer requests"), "count": counts.buyer_requests, "url": link("dashboard:requests")},
         {
+            "label": _("Item change requests"),
+            "count": counts.modification_requests,
+            "url": link("dashboard:requests", status="open", kind="modification"),
+        },
+        {
             "label": _("Messages waiting"),
             "count": counts.awaiting_reply,
             "url": link("dashboard:orders", awaiting_reply="1"),

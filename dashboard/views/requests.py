@@ -46,6 +46,8 @@ class DeclineForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("decline", "decline")])
     version = forms.IntegerField(required=False, min_value=1)
+    # Item changes only: approve even if the order's coupon no longer applies, taking it off the order.
+    drop_coupon = forms.BooleanField(required=False)
 
 
 def decline_form(buyer_request, data=None) -> DeclineForm:
@@ -119,7 +121,13 @@ def decide(request, pk: int):
     version = decision.cleaned_data["version"]
     try:
         if decision.cleaned_data["decision"] == "approve":
-            decided = approve_request(pk, shop=request.shop, by=by, expected_version=version)
+            decided = approve_request(
+                pk,
+                shop=request.shop,
+                by=by,
+                expected_version=version,
+                drop_coupon_if_invalid=decision.cleaned_data["drop_coupon"],
+            )
             if decided.status == RequestStatus.APPROVED:
                 messages.success(
                     request,

@@ -153,3 +153,17 @@ def order_json(order: dict) -> dict:
         "cancel_reason": order["cancel_reason"],
         "updated_at": _when(order["updated_at"], zone),
     }
+
+
+def lines_change_json(change, order: dict) -> dict:
+    """What a change of items did (``services.LinesChange``) with the order after it, in the shape of
+    ``serializers.LinesChangeOutput``. ``order`` is the order's record, re-read after the change."""
+    return {
+        "order": order_json(order),
+        "old_total": _money(change.old_total),
+        "new_total": _money(change.new_total),
+        "difference": _money(change.difference),
+        "settlement": change.settlement,
+        "amount": _money(change.amount),
+        "dropped_coupon": change.dropped_coupon,
+    }

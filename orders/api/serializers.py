@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from rest_framework import serializers
 
 from orders.models import Coupon, CouponKind, Order
+from orders.services.modifications import MAX_QUANTITY, NAME_MAX_LENGTH, SKU_MAX_LENGTH, VARIANT_MAX_LENGTH
 from orders.states import PaymentMethod, PaymentStatus, allowed_moves
 from shipping.models import ShipmentStatus
 
@@ -203,6 +204,91 @@ class CursorQuery(StrictSerializer):
     )
 
 
+class LineEditInput(StrictSerializer):
+    """One line of the order as the seller wants it: with ``id`` an existing line, without it a new one."""
+
+    id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="An existing line's id (it keeps its id); left out or null: a new line.",
+    )
+    sku = serializers.CharField(max_length=SKU_MAX_LENGTH)
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    variant = serializers.CharField(
+        max_length=VARIANT_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Size, colour...",
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = money(help_text='A decimal string, e.g. "15.00".')
+
+
+class LinesPatchInput(StrictSerializer):
+    """The whole list of lines of a pending order (lines is required): listed lines are kept or added, the
+    others removed."""
+
+    # context["charges"]: the order's shipping price and tax, so that a total too large for the money
+    # columns is a 400 here rather than a database error.
+
+    version = version_field()
+    lines = LineEditInput(many=True, min_length=1, max_length=500)
+    drop_coupon_if_invalid = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="If the order's coupon no longer applies to the new lines, take it off instead of refusing "
+        "the change (the total goes up).",
+    )
+
+    def validate_lines(self, lines):
+        seen: set[int] = set()
+        errors: dict[int, dict] = {}  # keyed by position, as DRF reports a list's item errors
+        for index, line in enumerate(lines):
+            line_id = line.get("id")
+            if line_id in seen:
+                errors[index] = {"id": [_("This line is listed twice; list each line once.")]}
+            elif line_id is not None:
+                seen.add(line_id)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return lines
+
+    def validate(self, attrs):
+        subtotal = sum((line["unit_price"] * line["quantity"] for line in attrs["lines"]), Decimal("0"))
+        if subtotal + self.context.get("charges", Decimal("0")) > MAX_AMOUNT:
+            raise serializers.ValidationError({"lines": [_("The order total is too large.")]})
+        return attrs
+
+
+class ApproveRequestInput(VersionInput):
+    drop_coupon_if_invalid = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Item changes only: if the order's coupon no longer applies to the changed items, take it "
+        "off instead of refusing the approval (the total goes up).",
+    )
+
+
+class DeclineRequestInput(VersionInput):
+    reason = serializers.CharField(max_length=500, help_text="Why; the buyer reads it in the email.")
+
+
+class BuyerRequestListQuery(CursorQuery):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=25)
+    status = serializers.CharField(
+        required=False, max_length=200, help_text="Comma-separated: open, approved, declined, withdrawn."
+    )
+    kind = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Comma-separated: address_change, cancellation, modification.",
+    )
+    order = serializers.CharField(required=False, max_length=32, help_text="An order number.")
+
+
 class CustomerListQuery(CursorQuery):
     email = serializers.CharField(required=False, max_length=254)
 
@@ -364,6 +450,51 @@ class CustomerPageOutput(serializers.Serializer):
 class EventPageOutput(serializers.Serializer):
     results = EventOutput(many=True)
     next_cursor = serializers.CharField(help_text="Pass as ?after= to get the events written since.")
+
+
+class LinesChangeOutput(serializers.Serializer):
+    order = OrderOutput(help_text="The order after the change.")
+    old_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    new_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    difference = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="new_total minus old_total: positive, the buyer owes it; negative, the buyer is due a "
+        "refund of its absolute value; zero, nothing to settle. Payment itself is not touched.",
+    )
+    settlement = serializers.ChoiceField(
+        choices=[("to_pay", "to_pay"), ("to_refund", "to_refund"), ("none", "none")],
+        help_text="to_pay: the buyer owes amount; to_refund: the buyer is due amount; none.",
+    )
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The absolute value of difference."
+    )
+    dropped_coupon = serializers.CharField(
+        allow_null=True, help_text="The coupon code taken off the order (drop_coupon_if_invalid), else null."
+    )
+
+
+class BuyerRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.CharField(source="order.number", help_text="The order's number.")
+    kind = serializers.CharField(help_text="address_change, cancellation or modification (an item change).")
+    status = serializers.CharField(
+        help_text="open (waiting for the seller), approved, declined or withdrawn."
+    )
+    payload = serializers.DictField(
+        help_text="What was asked. address_change: the proposed address fields; cancellation: {reason}; "
+        "modification: {changes: [{line_id, sku, name, unit_price, before: {variant, quantity}, "
+        "after: {variant, quantity}}]}."
+    )
+    message = serializers.CharField(help_text="The buyer's message.")
+    decline_reason = serializers.CharField(help_text="Why it was declined (the buyer read it); else empty.")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class BuyerRequestPageOutput(serializers.Serializer):
+    results = BuyerRequestOutput(many=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
 
 
 class CouponSerializer(serializers.ModelSerializer):

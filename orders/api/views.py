@@ -15,19 +15,20 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from orders import selectors, services
-from orders.models import Coupon, Return
+from orders.errors import CouponRejected, InvalidInput
+from orders.models import BuyerRequest, Coupon, Order, RequestKind, RequestStatus, Return
 from orders.services import LineSpec, ParcelSpec
 from orders.services.coupons import find_coupon
 from orders.services.placing import ADDRESS_FIELDS
 from orders.states import OrderStatus, PaymentStatus
 from shop.api.cursors import decode_cursor, encode_cursor
-from shop.api.errors import error_responses
+from shop.api.errors import ApiError, error_body, error_responses
 from shop.api.idempotency import run_idempotently
 from shop.api.views import ShopAPIView, expected_version
 from shop.models import Customer
 
 from . import serializers as s
-from .representations import order_json
+from .representations import lines_change_json, order_json
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -253,6 +254,84 @@ class OrderCancelView(OrderActionView):
         return services.cancel_order(order, reason=data["reason"], by=self.actor, expected_version=version)
 
 
+# --- the items of a pending order -----------------------------------------------------------------------
+
+
+def _add_coupon_hint(exc: CouponRejected) -> None:
+    """The service's explanation speaks of the dashboard's button; say what an API client sends instead."""
+    exc.details["hint"] = _(
+        'Send "drop_coupon_if_invalid": true to take the coupon off the order (the total goes up).'
+    )
+
+
+def _explain_lines_refusal(exc: InvalidInput, order: Order, specs: list[LineSpec]) -> None:
+    """Give a refused edit of the items the API's conventions: an order that is no longer pending is a state
+    conflict (409, like an illegal move, naming the order's status); an unknown line names its place in the
+    body (``lines.<n>.id``)."""
+    if exc.code == "not_pending":
+        current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).get()
+        raise ApiError(
+            exc.message,
+            code=exc.code,
+            http_status=status.HTTP_409_CONFLICT,
+            details={**exc.details, "status": current},
+        ) from exc
+    if exc.code == "unknown_line":
+        unknown = set(exc.details.get("lines") or ())
+        index = next((n for n, spec in enumerate(specs) if spec.id in unknown), None)
+        if index is not None:
+            exc.details["field"] = f"lines.{index}.id"
+
+
+class OrderLinesView(ShopAPIView):
+    @extend_schema(
+        operation_id="orders_lines_update",
+        request=s.LinesPatchInput,
+        parameters=[IF_MATCH_HEADER],
+        responses={200: s.LinesChangeOutput, **WRITE_ERRORS, **error_responses(428)},
+        summary="Replace the items of a pending order",
+        description=(
+            "Send every line as it should be: a line with its id keeps the id and takes the values sent, "
+            "a line without id is added, a line left out is removed. Totals are recomputed and the coupon "
+            "checked again; the buyer is emailed the change. Needs the order's version (If-Match or "
+            "version): 428 without it, 409 stale_version with an old one. 409 not_pending once the order is "
+            "processed; 422 unknown_line, unchanged, or coupon_<rule> when the coupon no longer applies "
+            "(details.hint: send drop_coupon_if_invalid)."
+        ),
+    )
+    def patch(self, request, number):
+        order = selectors.order_for_shop(self.shop, number)
+        data = _parse(s.LinesPatchInput, request.data, context={"charges": order.shipping_price + order.tax})
+        version = expected_version(request, data, required=True)
+        specs = [
+            LineSpec(
+                id=line.get("id"),
+                sku=line["sku"],
+                name=line["name"],
+                variant=line["variant"],
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+            )
+            for line in data["lines"]
+        ]
+        try:
+            change = services.seller_modify_lines(
+                order,
+                lines=specs,
+                by=self.actor,
+                expected_version=version,
+                drop_coupon_if_invalid=data["drop_coupon_if_invalid"],
+            )
+        except CouponRejected as exc:
+            _add_coupon_hint(exc)
+            raise
+        except InvalidInput as exc:
+            _explain_lines_refusal(exc, order, specs)
+            raise
+        record = selectors.order_record_for_shop(self.shop, change.order.number)
+        return Response(lines_change_json(change, record), headers={"ETag": f'"{record["version"]}"'})
+
+
 # --- returns --------------------------------------------------------------------------------------------
 
 
@@ -363,6 +442,125 @@ class ReturnRefundView(ReturnActionView):
 
     def act(self, return_request, data):
         services.refund_return(return_request, by=self.actor, amount=data.get("amount"))
+
+
+# --- buyers' requests ----------------------------------------------------------------------------------
+
+
+def _render_buyer_request(pk: int) -> dict:
+    return s.BuyerRequestOutput(BuyerRequest.objects.select_related("order").get(pk=pk)).data
+
+
+class BuyerRequestLookupMixin:
+    def get_buyer_request(self, pk) -> BuyerRequest:
+        return get_object_or_404(BuyerRequest.objects.filter(shop=self.shop), pk=pk)
+
+
+class BuyerRequestListView(ShopAPIView):
+    @extend_schema(
+        operation_id="requests_list",
+        parameters=[s.BuyerRequestListQuery],
+        responses={200: s.BuyerRequestPageOutput, **READ_ERRORS},
+        summary="List the buyers' requests, newest first",
+    )
+    def get(self, request):
+        query = _parse(s.BuyerRequestListQuery, query_of(request))
+        after = decode_cursor(query["cursor"], kinds=(datetime, int)) if query.get("cursor") else None
+        rows, next_key = selectors.buyer_requests_for_shop(
+            self.shop,
+            statuses=_split(query, "status", RequestStatus.values),
+            kinds=_split(query, "kind", RequestKind.values),
+            order_number=query.get("order", ""),
+            after=after,
+            limit=query["limit"],
+        )
+        return Response(
+            {
+                "results": s.BuyerRequestOutput(rows, many=True).data,
+                "next_cursor": encode_cursor(*next_key) if next_key else None,
+            }
+        )
+
+
+class BuyerRequestDetailView(BuyerRequestLookupMixin, ShopAPIView):
+    @extend_schema(operation_id="requests_retrieve", responses={200: s.BuyerRequestOutput, **READ_ERRORS})
+    def get(self, request, pk):
+        return Response(_render_buyer_request(self.get_buyer_request(pk).pk))
+
+
+class BuyerRequestApproveView(BuyerRequestLookupMixin, ShopAPIView):
+    @extend_schema(
+        operation_id="requests_approve",
+        request=s.ApproveRequestInput,
+        parameters=[IF_MATCH_HEADER, IDEMPOTENCY_HEADER],
+        responses={200: s.BuyerRequestOutput, **WRITE_ERRORS},
+        summary="Grant a buyer's request",
+        description=(
+            "The address changes, the order is cancelled, or the item change is applied; the buyer is "
+            "emailed. If the order moved on meanwhile (processed, shipped) the request can no longer be "
+            "granted: it is declined with the reason, the buyer is told, and the answer is 409 "
+            "request_declined with details.reason and details.request. An item change whose coupon no "
+            "longer applies is a 422 coupon_<rule> (nothing written) unless drop_coupon_if_invalid is true. "
+            "An answered request is 422 already_decided. version (or If-Match) is the order's."
+        ),
+    )
+    def post(self, request, pk):
+        buyer_request = self.get_buyer_request(pk)
+
+        def write():
+            data = _parse(s.ApproveRequestInput, request.data)
+            version = expected_version(request, data)
+            try:
+                decided = services.approve_request(
+                    buyer_request.pk,
+                    shop=self.shop,
+                    by=self.actor,
+                    expected_version=version,
+                    drop_coupon_if_invalid=data["drop_coupon_if_invalid"],
+                )
+            except CouponRejected as exc:
+                _add_coupon_hint(exc)
+                raise
+            body = _render_buyer_request(decided.pk)
+            if decided.status == RequestStatus.DECLINED:
+                # Committed: the request is declined and the buyer told; the client learns it was not granted.
+                return Response(
+                    error_body(
+                        "request_declined",
+                        _("The request can no longer be granted, so it was declined: %(reason)s")
+                        % {"reason": decided.decline_reason},
+                        {"reason": decided.decline_reason, "request": body},
+                    ),
+                    status=status.HTTP_409_CONFLICT,
+                )
+            return Response(body)
+
+        return run_idempotently(request, self.shop, write)
+
+
+class BuyerRequestDeclineView(BuyerRequestLookupMixin, ShopAPIView):
+    @extend_schema(
+        operation_id="requests_decline",
+        request=s.DeclineRequestInput,
+        parameters=[IF_MATCH_HEADER, IDEMPOTENCY_HEADER],
+        responses={200: s.BuyerRequestOutput, **WRITE_ERRORS},
+        summary="Decline a buyer's request, with a reason the buyer reads",
+    )
+    def post(self, request, pk):
+        buyer_request = self.get_buyer_request(pk)
+
+        def write():
+            data = _parse(s.DeclineRequestInput, request.data)
+            decided = services.decline_request(
+                buyer_request.pk,
+                shop=self.shop,
+                reason=data["reason"],
+                by=self.actor,
+                expected_version=expected_version(request, data),
+            )
+            return Response(_render_buyer_request(decided.pk))
+
+        return run_idempotently(request, self.shop, write)
 
 
 # --- coupons --------------------------------------------------------------------------------------------

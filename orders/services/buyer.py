@@ -371,12 +371,27 @@ def _refuse(order: Order, buyer_request: BuyerRequest, *, reason: str, by: Actor
 
 
 @transaction.atomic
-def approve_request(request_id: int, *, shop, by: Actor, expected_version: int | None = None) -> BuyerRequest:
+def approve_request(
+    request_id: int,
+    *,
+    shop,
+    by: Actor,
+    expected_version: int | None = None,
+    drop_coupon_if_invalid: bool = False,
+) -> BuyerRequest:
     """The seller accepts the buyer's request: the address changes, or the order is cancelled (refunded if
-    paid), and the buyer is emailed. If the order shipped in the meantime the request cannot be granted any
-    more: it is declined with that reason, and the buyer is told; the returned request says which happened."""
+    paid), or the items change, and the buyer is emailed. If the order shipped (for item changes: was
+    processed) in the meantime the request cannot be granted any more: it is declined with that reason, and
+    the buyer is told; the returned request says which happened. ``drop_coupon_if_invalid`` applies to item
+    changes only (see ``approve_modification``)."""
     if _is_modification(shop, request_id):
-        return approve_modification(request_id, shop=shop, by=by, expected_version=expected_version)
+        return approve_modification(
+            request_id,
+            shop=shop,
+            by=by,
+            expected_version=expected_version,
+            drop_coupon_if_invalid=drop_coupon_if_invalid,
+        )
     order, buyer_request = _lock_request(shop, request_id, expected_version)
     if order.status == OrderStatus.CANCELLED and buyer_request.kind == RequestKind.CANCELLATION:
         # Cancelled meanwhile (by the seller): granted, and the buyer already has the cancellation email.

@@ -85,6 +85,11 @@ def modify_lines(
         raise InvalidInput(
             _("That item is not in this order."), field="lines", code="unknown_line", lines=unknown
         )
+    listed = [line.id for line in lines if line.id is not None]
+    if repeated := sorted({line_id for line_id in listed if listed.count(line_id) > 1}):
+        raise InvalidInput(
+            _("Each item can be listed only once."), field="lines", code="duplicate_line", lines=repeated
+        )
     before = [_line_snapshot(line) for line in existing.values()]
     old_total = order.total
 

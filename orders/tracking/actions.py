@@ -91,6 +91,7 @@ class BuyerActions:
     feedback_form: FeedbackForm | None = None
     thread: list[OrderEvent] = field(default_factory=list)
     message_form: MessageForm | None = None
+    modification: object = None  # modification.ModificationCard, or None when there is nothing to say
     refusal: str = ""  # a failed action's refusal, when the page is shown again
 
 
@@ -119,6 +120,9 @@ def buyer_actions(order: Order, *, bound: dict | None = None, now=None) -> Buyer
     open_requests = {r.kind: r for r in requests if r.status == RequestStatus.OPEN}
     actions.open_address_request = open_requests.get(RequestKind.ADDRESS_CHANGE)
     actions.open_cancellation_request = open_requests.get(RequestKind.CANCELLATION)
+    from .modification import modification_card  # that module builds on this one's actions
+
+    actions.modification = modification_card(order, requests, bound=bound.get("modification"))
 
     shipped = has_shipped_prefetched(order)
     if order.status in (OrderStatus.PENDING, OrderStatus.PROCESSED) and not shipped:

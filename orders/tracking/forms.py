@@ -7,6 +7,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.services.buyer import FEEDBACK_COMMENT_MAX_LENGTH, MESSAGE_MAX_LENGTH
+from orders.services.modifications import MAX_QUANTITY as MODIFICATION_MAX_QUANTITY
+from orders.services.modifications import MESSAGE_MAX_LENGTH as MODIFICATION_MESSAGE_MAX_LENGTH
+from orders.services.modifications import VARIANT_MAX_LENGTH
 from orders.services.placing import ADDRESS_FIELDS
 
 
@@ -189,3 +192,104 @@ class FeedbackForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class ItemChangeForm(forms.Form):
+    """A size or colour (free text) and a quantity for each item of the order, and an optional note.
+
+    Each field also carries the value the page showed (``show_hidden_initial``): only what the buyer changed
+    on the page is asked for, so an untouched field never undoes a change the seller made meanwhile. The
+    ``lines`` field lists the items the page showed; another list means the page is out of date.
+    """
+
+    prefix = "modification"
+
+    lines = forms.CharField(widget=forms.HiddenInput, required=False)
+    message = forms.CharField(
+        label=_("Note for the seller (optional)"),
+        max_length=MODIFICATION_MESSAGE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, order_lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_lines = list(order_lines)
+        self.fields["lines"].initial = self.shown_lines()
+        quantity_error = _(
+            "The quantity must be a whole number of at least 1. To drop an item, write to the seller."
+        )
+        for line in self.order_lines:
+            self.fields[f"line_{line.pk}_variant"] = forms.CharField(
+                label=_("Size or colour"),
+                max_length=VARIANT_MAX_LENGTH,
+                required=False,
+                initial=line.variant,
+                show_hidden_initial=True,
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
+            self.fields[f"line_{line.pk}_quantity"] = forms.IntegerField(
+                label=_("Quantity"),
+                min_value=1,
+                max_value=MODIFICATION_MAX_QUANTITY,
+                initial=line.quantity,
+                show_hidden_initial=True,
+                error_messages={
+                    "required": quantity_error,
+                    "invalid": quantity_error,
+                    "min_value": quantity_error,
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+        self.order_fields([*(name for name in self.fields if name.startswith("line_")), "message", "lines"])
+
+    def shown_lines(self) -> str:
+        return ",".join(str(line.pk) for line in self.order_lines)
+
+    def line_rows(self) -> list[tuple]:
+        """(order line, its size-or-colour field, its quantity field) for the template."""
+        return [
+            (line, self[f"line_{line.pk}_variant"], self[f"line_{line.pk}_quantity"])
+            for line in self.order_lines
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("lines", "") != self.shown_lines():
+            raise forms.ValidationError(
+                _(
+                    "The items of your order changed since this page was opened. "
+                    "Here they are as they are now: check your change and send it again."
+                ),
+                code="stale",
+            )
+        if not self.errors and not self.changes():
+            raise forms.ValidationError(
+                _("These are already the items of your order; change a size, colour or quantity first."),
+                code="unchanged",
+            )
+        return cleaned
+
+    def changes(self) -> list[dict]:
+        """What ``request_modification`` takes: for each item the buyer changed, only what changed."""
+        changed = set(self.changed_data)
+        changes = []
+        for line in self.order_lines:
+            asked = {
+                key: self.cleaned_data[name]
+                for key in ("variant", "quantity")
+                if (name := f"line_{line.pk}_{key}") in changed and name in self.cleaned_data
+            }
+            if asked:
+                changes.append({"line_id": line.pk, **asked})
+        return changes
+
+    def field_for(self, service_field: str, changes: list[dict]) -> str | None:
+        """The form field a service's refusal names (``changes.0.quantity``, ``message``), if any."""
+        if service_field == "message":
+            return "message"
+        parts = service_field.split(".")
+        if len(parts) == 3 and parts[0] == "changes" and parts[1].isdigit() and int(parts[1]) < len(changes):
+            name = f"line_{changes[int(parts[1])]['line_id']}_{parts[2]}"
+            return name if name in self.fields else None
+        return None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import actions, views
+from . import actions, modification, views
 
 app_name = "tracking"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("history/<str:signed>/", views.history_page, name="history"),
     path("<str:token>/", views.order_page, name="order"),
     *actions.urlpatterns,
+    *modification.urlpatterns,
 ]

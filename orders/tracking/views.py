@@ -91,7 +91,8 @@ def order_page(request, token: str):
             }
             body = render_to_string("tracking/order.html", context, request=request)
         if cacheable:
-            page_cache.put(key, body)
+            card = context["actions"].modification
+            page_cache.put(key, body, until=card.fresh_until if card else None)
     return HttpResponse(body)
 
 

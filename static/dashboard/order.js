@@ -1,4 +1,4 @@
-// The order page: the ship dialog and carrier detection as a tracking number is typed.
+// The order page: the ship dialog and carrier detection (asked of the API) as a tracking number is typed.
 // Without this file the "Ship…" link opens the ship page and the server detects and checks the carrier.
 (function () {
   "use strict";
@@ -7,35 +7,68 @@
     return (number || "").replace(/[\s-]+/g, "").toUpperCase();
   }
 
-  function matchingCarriers(select, number) {
-    var found = [];
-    Array.prototype.forEach.call(select.options, function (option) {
-      var pattern = option.getAttribute("data-pattern");
-      if (!pattern || !number) { return; }
-      try {
-        if (new RegExp("^(?:" + pattern + ")$").test(number)) { found.push(option); }
-      } catch (error) { /* a pattern JavaScript cannot read: the server still checks it */ }
-    });
-    return found;
+  // As the seller types, the carrier is asked of GET /api/v1/carriers/detect/ (the same rules the server
+  // applies when the form is sent): one carrier is chosen, several are listed, a bad check digit is said.
+  var DEBOUNCE_MS = 250;
+  var pending = new WeakMap();
+
+  function show(form, text) {
+    var status = form.querySelector("[data-carrier-detected]");
+    if (status && status.textContent !== text) { status.textContent = text; }
+  }
+
+  function choose(select, code) {
+    if (select.hasAttribute("data-chosen-by-hand")) { return; }
+    var known = Array.prototype.some.call(select.options, function (option) { return option.value === code; });
+    select.value = known ? code : "";
+  }
+
+  function render(form, select, detection) {
+    var names = detection.candidates.map(function (candidate) { return candidate.name; });
+    if (detection.carrier) {
+      choose(select, detection.carrier);
+      show(form, select.getAttribute("data-detected-label") + " " + names[0]);
+    } else if (names.length > 1) {
+      choose(select, "");
+      show(form, select.getAttribute("data-ambiguous-label") + " " + names.join(", "));
+    } else {
+      choose(select, "");
+      show(form, select.getAttribute("data-invalid-label"));
+    }
   }
 
   function detect(form) {
     var input = form.querySelector("[data-tracking-input]");
     var select = form.querySelector("[data-carrier-select]");
-    var status = form.querySelector("[data-carrier-detected]");
-    if (!input || !select || !status) { return; }
-    var number = normalise(input.value);
-    if (!number) { status.textContent = ""; return; }
-    var found = matchingCarriers(select, number);
-    if (found.length === 1) {
-      if (!select.hasAttribute("data-chosen-by-hand")) { select.value = found[0].value; }
-      status.textContent = (select.getAttribute("data-detected-label") || "Detected carrier:") + " " + found[0].textContent;
-    } else if (found.length > 1) {
-      status.textContent = (select.getAttribute("data-ambiguous-label") || "Could be:") + " " +
-        found.map(function (o) { return o.textContent; }).join(", ");
-    } else {
-      status.textContent = select.getAttribute("data-unknown-label") || "No carrier recognised yet.";
+    if (!input || !select) { return; }
+    var previous = pending.get(form);
+    if (previous) {
+      clearTimeout(previous.timer);
+      if (previous.controller) { previous.controller.abort(); }
     }
+    var number = normalise(input.value);
+    if (!number) { pending.delete(form); show(form, ""); return; }
+    var job = {};
+    pending.set(form, job);
+    job.timer = setTimeout(function () {
+      job.controller = window.AbortController ? new AbortController() : null;
+      var url = select.getAttribute("data-detect-url") + "?number=" + encodeURIComponent(number);
+      fetch(url, {
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+        signal: job.controller ? job.controller.signal : undefined
+      }).then(function (response) {
+        if (response.status === 400) { return { candidates: [], carrier: null, valid: false }; }
+        if (!response.ok) { throw new Error("detect " + response.status); }
+        return response.json();
+      }).then(function (detection) {
+        if (pending.get(form) === job) { render(form, select, detection); }
+      }).catch(function (error) {
+        if (error.name !== "AbortError" && pending.get(form) === job) {
+          show(form, select.getAttribute("data-failed-label"));
+        }
+      });
+    }, DEBOUNCE_MS);
   }
 
   document.addEventListener("input", function (event) {
@@ -44,9 +77,12 @@
   });
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("[data-carrier-select]")) {
-      event.target.setAttribute("data-chosen-by-hand", "");
-      var form = event.target.closest("[data-ship-form]");
-      if (form) { detect(form); }
+      // A carrier the seller picks stays picked; "Detect from the tracking number" hands it back.
+      if (event.target.value) {
+        event.target.setAttribute("data-chosen-by-hand", "");
+      } else {
+        event.target.removeAttribute("data-chosen-by-hand");
+      }
     }
   });
 

@@ -22,6 +22,7 @@ from django_celery_beat.models import (
 )
 
 from dashboard.models import SavedView
+from orders.imports.applying import apply, preview, receive_file, remember_status_mapping
 from orders.models import (
     BuyerRequest,
     EventKind,
@@ -51,6 +52,7 @@ from tests.factories import (
     return_everything,
     tracking_number,
 )
+from tests.imports.export_files import TIKTOK_ALL_ORDERS
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +117,13 @@ def every_kind_of_row(shop, admin_user):
     PeriodicTask.objects.create(
         name="Sweep the outbox", task="orders.tasks.sweep_outbox", interval=every_minute
     )
+    # An import of a TikTok Shop file, checked and applied: the import, its items, external references.
+    with open(TIKTOK_ALL_ORDERS, "rb") as export:
+        order_import = receive_file(
+            shop, export, name=TIKTOK_ALL_ORDERS.name, size=TIKTOK_ALL_ORDERS.stat().st_size, by=admin_user
+        )
+    apply(preview(order_import), by=admin_user)
+    remember_status_mapping(shop, "tiktok", "Awaiting seller review", OrderStatus.PENDING, by=admin_user)
     return coupon
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orders.services import Actor, request_return
+from orders.services import Actor, request_address_change, request_modification, request_return
 from tests.factories import CouponFactory, ShopFactory, order_in, place
 
 from .conftest import client_for
@@ -40,7 +40,16 @@ def test_schemathesis_finds_nothing(live_server, tmp_path, settings):
     delivered = order_in("delivered", shop)
     request_return(delivered, lines={delivered.lines.first().pk: 1}, reason="Too big", by=Actor.buyer())
     order_in("shipped", shop)
-    place(shop)
+    pending = place(shop)
+    # Buyers' requests for /requests/: an open item change and an open address change.
+    tee = pending.lines.order_by("id").first()
+    request_modification(pending, changes=[{"line_id": tee.pk, "quantity": 3}], by=Actor.buyer())
+    processed = order_in("processed", shop)
+    request_address_change(
+        processed,
+        address={"name": "Ada", "line1": "3 Quay Lane", "city": "Bristol", "country": "GB"},
+        by=Actor.buyer(),
+    )
     CouponFactory(shop=shop, code="FUZZ10")
     raw_key = client_for(shop).raw_key
     command = [

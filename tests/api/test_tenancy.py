@@ -3,8 +3,8 @@
 import pytest
 from django.forms.models import model_to_dict
 
-from orders.models import Coupon, Order, OrderEvent, Return
-from orders.services import Actor, request_return
+from orders.models import BuyerRequest, Coupon, Order, OrderEvent, OrderLine, Return
+from orders.services import Actor, request_modification, request_return
 from shipping.models import Shipment, TrackingEvent
 from shop.models import Customer
 from tests.factories import CouponFactory, order_in, place
@@ -24,6 +24,10 @@ def foreign(shop):
     shipped = order_in("shipped", shop, email="a2@example.net")
     pending = place(shop, email="a3@example.net")
     coupon = CouponFactory(shop=shop, code="SHOPAONLY")
+    tee = pending.lines.order_by("id").first()
+    buyer_request = request_modification(
+        pending, changes=[{"line_id": tee.pk, "quantity": 3}], by=Actor.buyer()
+    )
     return {
         "delivered": delivered,
         "shipped": shipped,
@@ -32,7 +36,17 @@ def foreign(shop):
         "coupon": coupon,
         "shipment": shipped.shipments.get(),
         "customer": pending.customer,
+        "request": buyer_request,
+        "import": _preview_of_a_file(shop),
     }
+
+
+def _preview_of_a_file(shop):
+    from orders.models import ImportState, OrderImport
+
+    return OrderImport.objects.create(
+        shop=shop, file="imports/a.csv", original_name="a.csv", state=ImportState.PREVIEWED
+    )
 
 
 def routes(f) -> list[tuple[str, str, str, dict]]:
@@ -40,6 +54,7 @@ def routes(f) -> list[tuple[str, str, str, dict]]:
     n, p = f["pending"].number, f["shipped"].number
     r, c, s, cu = f["return"].pk, f["coupon"].pk, f["shipment"].pk, f["customer"].pk
     line = f["pending"].lines.first().pk
+    rq = f["request"].pk
     return [
         ("get", "/api/v1/orders/{number}/", f"/api/v1/orders/{n}/", {}),
         ("patch", "/api/v1/orders/{number}/", f"/api/v1/orders/{n}/", {"version": 1, "internal_note": "x"}),
@@ -70,6 +85,21 @@ def routes(f) -> list[tuple[str, str, str, dict]]:
         ("get", "/api/v1/customers/{id}/", f"/api/v1/customers/{cu}/", {}),
         ("get", "/api/v1/shipments/{id}/", f"/api/v1/shipments/{s}/", {}),
         ("post", "/api/v1/shipments/{id}/deliver/", f"/api/v1/shipments/{s}/deliver/", {}),
+        (
+            "patch",
+            "/api/v1/orders/{number}/lines/",
+            f"/api/v1/orders/{n}/lines/",
+            {
+                "version": 2,
+                "lines": [{"id": line, "sku": "X", "name": "X", "quantity": 1, "unit_price": "1.00"}],
+            },
+        ),
+        ("get", "/api/v1/requests/{id}/", f"/api/v1/requests/{rq}/", {}),
+        ("post", "/api/v1/requests/{id}/approve/", f"/api/v1/requests/{rq}/approve/", {}),
+        ("post", "/api/v1/requests/{id}/decline/", f"/api/v1/requests/{rq}/decline/", {"reason": "x"}),
+        ("get", "/api/v1/imports/{id}/", f"/api/v1/imports/{f['import'].pk}/", {}),
+        ("get", "/api/v1/imports/{id}/items/", f"/api/v1/imports/{f['import'].pk}/items/", {}),
+        ("post", "/api/v1/imports/{id}/apply/", f"/api/v1/imports/{f['import'].pk}/apply/", {}),
     ]
 
 
@@ -81,6 +111,8 @@ def snapshot(shop) -> dict:
         "returns": [model_to_dict(r) for r in Return.objects.filter(order__shop=shop).order_by("pk")],
         "coupons": [model_to_dict(c) for c in Coupon.objects.filter(shop=shop).order_by("pk")],
         "shipments": [model_to_dict(s) for s in Shipment.objects.filter(shop=shop).order_by("pk")],
+        "lines": [model_to_dict(line) for line in OrderLine.objects.filter(order__shop=shop).order_by("pk")],
+        "requests": [model_to_dict(r) for r in BuyerRequest.objects.filter(shop=shop).order_by("pk")],
         "events": OrderEvent.objects.filter(order__shop=shop).count(),
         "scans": TrackingEvent.objects.filter(shipment__shop=shop).count(),
     }
@@ -125,6 +157,8 @@ def test_lists_never_show_another_shops_rows(shop, foreign, other_shop, other_ap
     events = other_api.get("/api/v1/events/?limit=500").json()["results"]
     assert {e["order"] for e in events} == {own.number}
     assert other_api.get(f"/api/v1/orders/{own.number}/returns/").json() == []
+    assert other_api.get("/api/v1/requests/").json()["results"] == []
+    assert other_api.get(f"/api/v1/requests/?order={foreign['pending'].number}").json()["results"] == []
     assert Customer.objects.filter(shop=shop).count() == 3
 
 

@@ -58,6 +58,7 @@ def test_home_counts_each_to_do(owner_client, shop, other_shop):
         "Delayed in transit": 1,
         "Return requests": 1,
         "Buyer requests": 1,
+        "Item change requests": 0,
         "Messages waiting": 1,
     }
 

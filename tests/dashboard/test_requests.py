@@ -1,12 +1,30 @@
 """The seller's queue of buyer requests, and answering them from it or from the order page."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
-from orders.models import BuyerRequest, EventKind, Notification, OrderEvent, RequestKind, RequestStatus
-from orders.services import Actor, ParcelSpec, request_address_change, request_cancellation, ship_order
+from orders.models import (
+    BuyerRequest,
+    CouponKind,
+    EventKind,
+    Notification,
+    OrderEvent,
+    RequestKind,
+    RequestStatus,
+)
+from orders.services import (
+    Actor,
+    ParcelSpec,
+    process_order,
+    request_address_change,
+    request_cancellation,
+    request_modification,
+    ship_order,
+)
 from orders.states import OrderStatus
-from tests.factories import SELLER, order_in, tracking_number
+from tests.factories import SELLER, CouponFactory, order_in, place, tracking_number
 
 BUYER = Actor.buyer()
 NEW_ADDRESS = {
@@ -166,3 +184,69 @@ def test_the_order_page_lists_its_requests_with_the_same_buttons(staff_client, a
     followed = staff_client.get(order_url).content.decode()
     assert "Say why the request is declined" in followed
     assert BuyerRequest.objects.get(pk=address_request.pk).status == RequestStatus.OPEN
+
+
+def emails_of(order, template: str) -> int:
+    return Notification.objects.filter(order=order, template=template).count()
+
+
+def item_change(shop, **place_kwargs):
+    """A pending order's buyer asks for 1 × L / black instead of 2 × M / black T-shirts."""
+    order = place(shop, **place_kwargs)
+    tee = order.lines.order_by("id").first()
+    return request_modification(
+        order, changes=[{"line_id": tee.pk, "variant": "L / black", "quantity": 1}], by=BUYER
+    )
+
+
+def test_an_item_change_shows_what_was_asked_and_can_be_approved(staff_client, staff, shop):
+    buyer_request = item_change(shop)
+    page = staff_client.get(QUEUE, {"kind": RequestKind.MODIFICATION}).content.decode()
+    assert "2 × M / black → 1 × L / black" in page
+    assert "Approve and change the items" in page
+
+    response = staff_client.post(
+        decide_url(buyer_request), {"decision": "approve", "version": version_of(buyer_request)}
+    )
+
+    assert response.status_code == 302
+    buyer_request.refresh_from_db()
+    assert buyer_request.status == RequestStatus.APPROVED and buyer_request.decided_by == staff
+    tee = buyer_request.order.lines.order_by("id").first()
+    assert (tee.variant, tee.quantity) == ("L / black", 1)
+    assert (
+        Notification.objects.filter(order=buyer_request.order, template="modification_approved").count() == 1
+    )
+
+
+def test_an_item_change_that_breaks_the_coupon_is_explained_then_approved_without_it(staff_client, shop):
+    CouponFactory(
+        shop=shop, code="BIG", kind=CouponKind.FIXED, value=Decimal("5"), min_subtotal=Decimal("35")
+    )
+    buyer_request = item_change(shop, coupon_code="BIG")
+    assert 'name="drop_coupon"' in staff_client.get(QUEUE).content.decode()
+
+    refused = staff_client.post(decide_url(buyer_request), {"decision": "approve"}, follow=True)
+    assert "the coupon BIG no longer applies" in refused.content.decode()
+    buyer_request.refresh_from_db()
+    assert buyer_request.status == RequestStatus.OPEN  # nothing decided, nothing lost
+
+    staff_client.post(decide_url(buyer_request), {"decision": "approve", "drop_coupon": "1"})
+    buyer_request.refresh_from_db()
+    buyer_request.order.refresh_from_db()
+    assert buyer_request.status == RequestStatus.APPROVED and buyer_request.order.coupon is None
+
+
+def test_an_item_change_on_an_order_processed_meanwhile_is_declined_with_the_reason(staff_client, shop):
+    buyer_request = item_change(shop)
+    process_order(buyer_request.order, by=SELLER)
+    assert "approving will decline the request" in staff_client.get(QUEUE).content.decode()
+
+    response = staff_client.post(decide_url(buyer_request), {"decision": "approve"}, follow=True)
+
+    assert "could not be granted" in response.content.decode()
+    buyer_request.refresh_from_db()
+    assert buyer_request.status == RequestStatus.DECLINED
+    assert (
+        Notification.objects.filter(order=buyer_request.order, template="modification_declined").count() == 1
+    )

@@ -82,8 +82,8 @@ def test_the_last_parcel_returned_to_the_sender_returns_the_order(shop):
     order = ship_order(
         order,
         parcels=[
-            ParcelSpec(tracking_number="1Z0000000000000011", lines={first.pk: first.quantity}),
-            ParcelSpec(tracking_number="1Z0000000000000012", lines={second.pk: second.quantity}),
+            ParcelSpec(tracking_number="1Z0000000000000117", lines={first.pk: first.quantity}),
+            ParcelSpec(tracking_number="1Z0000000000000126", lines={second.pk: second.quantity}),
         ],
         by=Actor.system(),
     )

@@ -171,7 +171,7 @@ def test_a_ups_number_finds_its_carrier(processed):
 
 
 def test_a_number_several_carriers_use_asks_which_one(processed):
-    number = "9400111899223344556677"  # 22 digits: USPS and FedEx both issue these
+    number = "9261292700768711948021"  # IMpb with AI 92: a USPS number and a FedEx SmartPost one
     before = counts(processed)
     with pytest.raises(InvalidInput) as excinfo:
         ship_order(processed, parcels=[ParcelSpec(tracking_number=number)], by=SELLER)

@@ -93,10 +93,10 @@ def _not_pending(request, order, form: ItemsForm):
     form.errors.insert(
         0,
         _(
-            "Order %(number)s is now %(status)s, so its items can no longer change: items change only while "
-            "the order is pending."
+            "Order %(number)s has the status “%(status)s” now, so its items can no longer change: items "
+            "change only while the order is pending."
         )
-        % {"number": order.number, "status": order.get_status_display().lower()},
+        % {"number": order.number, "status": order.get_status_display()},
     )
     return _render(request, order, form, status=409)
 

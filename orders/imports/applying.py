@@ -34,6 +34,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shipping.carriers import candidate_carriers, normalise_tracking_number
 from shipping.models import Carrier, Shipment, ShipmentStatus
@@ -424,13 +425,13 @@ def _judge_existing(run: _Run, verdict: Verdict, order: dict, target: str) -> No
         if forward_path(target, current) is not None:
             verdict.warn(
                 _(
-                    "The file says %(file)s but order %(number)s is already %(current)s; "
-                    "orders never move back."
+                    "The file gives the status “%(file)s” but order %(number)s has the status "
+                    "“%(current)s” already; orders never move back."
                 )
                 % {
-                    "file": OrderStatus(target).label.lower(),
+                    "file": OrderStatus(target).label,
                     "number": order["number"],
-                    "current": OrderStatus(current).label.lower(),
+                    "current": OrderStatus(current).label,
                 },
                 column=STATUS_COLUMN.get(record.source, ""),
             )
@@ -495,7 +496,10 @@ def _draft_order(run: _Run, verdict: Verdict, target: str) -> OrderDraft:
         verdict.warn(_("Returned quantities are ignored: the order is not delivered."))
     path = forward_path(S.PENDING, target, via=S.DELIVERED if via_delivery else None)
     if path is None:  # every state can be reached from pending; kept for a future table
-        raise _Refused(_("The state machine has no way to %(status)s.") % {"status": target})
+        raise _Refused(
+            _("No sequence of moves leads a new order to the status “%(status)s”.")
+            % {"status": OrderStatus(target).label}
+        )
 
     now = timezone.now()
     placed_at = record.placed_at
@@ -631,8 +635,12 @@ def _draft_parcels(run: _Run, verdict: Verdict, state: _DraftOrder, shipped_at) 
         shares = split_units(state.unshipped_quantities(), len(numbered))
         if len(shares) < len(numbered):
             verdict.warn(
-                _("%(parcels)s parcels for %(units)s items: the extra tracking numbers are left out.")
-                % {"parcels": len(numbered), "units": len(shares)}
+                ngettext(
+                    "More tracking numbers than items: only %(units)s parcel is recorded.",
+                    "More tracking numbers than items: only %(units)s parcels are recorded.",
+                    len(shares),
+                )
+                % {"units": len(shares)}
             )
         drafts = []
         for (number, parcel), share in zip(numbered, shares, strict=False):
@@ -811,7 +819,7 @@ def receive_file(shop: Shop, fileobj, *, name: str, size: int, format: str = "au
         )
     if format != parsing.AUTO and detected != format:
         raise ImportRefused(
-            _("This file is a %(detected)s, not a %(chosen)s.")
+            _("This file's format is “%(detected)s”, not “%(chosen)s”.")
             % {"detected": ImportFormat(detected).label, "chosen": ImportFormat(format).label},
             code="wrong_format",
             http_status=400,

@@ -85,11 +85,14 @@ def _no_known_header_message(table: Table) -> str:
 def _wrong_format_message(format: str, detected: str | None) -> str:
     expected = ImportFormat(format).label
     if detected:
-        return _("This is a %(detected)s, not a %(expected)s. Choose “automatic” or the right format.") % {
+        return _(
+            "This file's format is “%(detected)s”, not “%(expected)s”. Choose “Find out from the file” or "
+            "the right format."
+        ) % {
             "detected": ImportFormat(detected).label,
             "expected": expected,
         }
-    return _("This file is not a %(expected)s: its first row has no %(columns)s column.") % {
+    return _("This file's format is not “%(expected)s”: its first row lacks the columns %(columns)s.") % {
         "expected": expected,
         "columns": _signature(format),
     }

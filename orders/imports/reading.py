@@ -16,14 +16,15 @@ to find the sheet (``OrderSKUList``, else the first worksheet), and the styles (
 the 1900/1904 epoch). The sheet's rows are then read by ``XlsxSheet.records``, a small streaming reader on
 ``xml.etree.ElementTree.iterparse`` (shared strings, inline strings, ``str``/``n``/``b``/``e``/``d`` cells,
 date-formatted numbers, column letters → positions so a missing cell is a blank; each row is dropped from
-the tree once read). Why not openpyxl's read-only worksheet: measured on this 2-core machine with a
-100,000-row TikTok export shaped like Seller Center's (``samples.write_tiktok_xlsx``: ``<dimension>``, shared
-strings), it parsed 2,000 rows/s (49 s) against 4,900 rows/s (20 s) here; it builds a cell object and a
-dictionary per cell and reads inline strings through its rich-text classes (~40 µs a cell). And opening a
-workbook with openpyxl's ``load_workbook`` parses the whole of every sheet that has no ``<dimension>`` (its
-write-only mode writes none) just to size it: here a sheet without one is counted once, with a byte scan for
-``<row`` tags (``count_xml_rows``), never parsed for it. The shared strings table is held in memory (as
-openpyxl holds it): a list of the file's distinct texts.
+the tree once read). Why not openpyxl's read-only worksheet: measured on this 2-core machine with 100,000-row
+TikTok exports shaped like Seller Center's (``<dimension>``, shared strings), it parsed 2,000 rows/s (49 s;
+57 s when all 522,874 distinct texts are shared strings, 22 s of them reading that table at each of the
+three openings the old code made) against 4,900–5,000 rows/s (20 s) here (figures in docs/imports.md, "XLSX
+reading"). It builds a cell object and a dictionary per cell and reads each inline string through its
+rich-text classes; and its ``load_workbook`` parses the whole of every sheet that has no ``<dimension>``
+(openpyxl's own write-only files) just to size it. Here such a sheet is counted once with a byte scan for
+``<row`` tags (``count_xml_rows``). The shared strings are held in memory, as openpyxl holds them: a list of
+the file's distinct texts (34 MB for the 522,874 of a 100,000-row file where every text is one).
 """
 
 import codecs

@@ -71,8 +71,8 @@ def start_apply(order_import: OrderImport, by=None) -> OrderImport:
         locked = OrderImport.objects.select_for_update().get(pk=order_import.pk)
         if locked.state != ImportState.PREVIEWED:
             raise applying.ImportRefused(
-                _("Only a checked import can be applied (this one is %(state)s).")
-                % {"state": locked.get_state_display().lower()},
+                _("Only a checked import can be applied; the state of this one is “%(state)s”.")
+                % {"state": locked.get_state_display()},
                 code="import_not_previewed",
                 state=locked.state,
             )

@@ -159,7 +159,7 @@ def publish_after_commit(notification_ids: list[int]) -> None:
         if gathered is not None:
             gathered.extend(notification_ids)
         else:
-            enqueue_deliveries(notification_ids)
+            _publish_in_batches(notification_ids)
 
     transaction.on_commit(publish)
 
@@ -183,9 +183,13 @@ def publishes_coalesced():
         yield
     finally:
         _coalesced_ids.reset(token)
-        batch = settings.SHIPSHAPE["NOTIFICATION_PUBLISH_BATCH"]
-        for start in range(0, len(gathered), batch):
-            enqueue_deliveries(gathered[start : start + batch])
+        _publish_in_batches(gathered)
+
+
+def _publish_in_batches(notification_ids: list[int]) -> None:
+    batch = settings.SHIPSHAPE["NOTIFICATION_PUBLISH_BATCH"]
+    for start in range(0, len(notification_ids), batch):
+        enqueue_deliveries(notification_ids[start : start + batch])
 
 
 class CoalescePublishesMiddleware:

@@ -41,7 +41,7 @@ from ..models import (
     ReturnStatus,
     WebhookEndpoint,
 )
-from ..notifications import enqueue_deliveries
+from ..notifications import publish_after_commit
 from ..notifications.outbox import webhook_payload
 from ..states import OrderStatus, PaymentStatus
 from .changes import Actor, lock_order
@@ -337,8 +337,7 @@ def _queue_webhooks(shop, order_rows, order_ids, event_rows, event_ids) -> None:
             )
             for endpoint in endpoints
         ]
-    ids = [row.pk for row in Notification.objects.bulk_create(notifications)]
-    transaction.on_commit(lambda: enqueue_deliveries(ids))
+    publish_after_commit([row.pk for row in Notification.objects.bulk_create(notifications)])
 
 
 def add_external_refs(shop: Shop, order_id: int, refs: list[tuple[str, str]]) -> None:
@@ -403,7 +402,7 @@ def advance_imported_order(order_id: int, *, steps: list[str], facts: FileFacts,
         elif step == OrderStatus.RETURNED:
             order = _return_everything(order, reason=facts.return_reason, by=by)
         else:
-            raise InvalidInput(_("Unknown status %(status)s.") % {"status": step}, field="status")
+            raise InvalidInput(_("Unknown status “%(status)s”.") % {"status": step}, field="status")
     return order
 
 

@@ -73,7 +73,7 @@ def test_import_a_tiktok_export_on_a_desktop(live_server, page, screenshots, sel
     assert order_import.state == ImportState.DONE
     created = Order.objects.for_shop(shop)
     assert created.count() == order_import.orders_new > 0
-    expect(page.get_by_text(f"{order_import.orders_new} created")).to_be_visible()
+    expect(page.get_by_text(f"{order_import.orders_new} orders created", exact=True)).to_be_visible()
     assert axe_violations(page) == []
     page.screenshot(path=str(screenshots / "dashboard-imports.png"), full_page=True)
 

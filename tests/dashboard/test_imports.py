@@ -147,7 +147,7 @@ def test_upload_preview_map_a_status_apply_and_see_the_result(manager_client, ma
     assert not Order.objects.for_shop(shop).exists()  # the preview writes no order
     text = page_text(response)
     assert "What the file holds" in text
-    assert "2 new" in text and "1 rejected" in text  # until its status is known
+    assert "2 new orders" in text and "1 order rejected" in text  # until its status is known
     assert "A status in the file is new to Shipshape" in text
     html = response.content.decode()
     assert re.search(r'<label for="id_status_0">Wartet auf Versand</label>', html)
@@ -191,7 +191,7 @@ def test_upload_preview_map_a_status_apply_and_see_the_result(manager_client, ma
     assert order_import.state == ImportState.DONE
     assert order_import.orders_new == 3
     text = page_text(response)
-    assert "Import finished" in text and "3 created" in text
+    assert "Import finished" in text and "3 orders created" in text
     imported = Order.objects.for_shop(shop)
     assert imported.count() == 3
     html = response.content.decode()
@@ -233,7 +233,7 @@ def test_a_rejected_order_is_listed_with_its_row_and_column(manager_client, shop
 
     response = post(manager_client, reverse("dashboard:import_apply", args=[order_import.pk]), follow=True)
     text = page_text(response)
-    assert "1 created" in text and "1 rejected" in text
+    assert "1 order created" in text and "1 order rejected" in text
     assert "See the rejected order and why" in text
     assert Order.objects.for_shop(shop).count() == 1
 
@@ -246,7 +246,7 @@ def test_a_second_apply_does_not_start_the_import_again(manager_client, shop, po
 
     response = post(manager_client, apply_url, follow=True)
 
-    assert "Only a checked import can be applied (this one is done)." in page_text(response)
+    assert "Only a checked import can be applied; the state of this one is “Done”." in page_text(response)
     assert Order.objects.for_shop(shop).count() == 1
 
 
@@ -295,7 +295,7 @@ def test_a_tiktok_file_uploaded_as_shopify_is_refused(manager_client, post):
     )
 
     assert response.status_code == 422
-    assert "not a Shopify orders export" in page_text(response)
+    assert "not “Shopify orders export”" in page_text(response)
     assert not OrderImport.objects.exists()
 
 

@@ -336,8 +336,8 @@ def test_an_order_processed_meanwhile_is_refused_with_the_input_kept(owner_clien
         assert response.status_code == 409
         text = page_text(response)
         assert (
-            f"Order {order.number} is now processed, so its items can no longer change: items change only "
-            "while the order is pending." in text
+            f"Order {order.number} has the status “Processed” now, so its items can no longer change: items "
+            "change only while the order is pending." in text
         )
         html = response.content.decode()
         assert 'value="L / black"' in html  # kept, to copy into a message to the buyer

@@ -49,7 +49,7 @@ def test_dry_run_prints_what_would_happen_and_writes_no_order(shop, tmp_path):
     assert "1 order would be created" in output
     assert "2 orders rejected" in output
     assert "rows 3–3, order 1002: Unknown status “En tránsito”" in output
-    assert "rows 4–5, order 1003:" in output and "(row 5 Quantity)" in output
+    assert "rows 4–5, order 1003:" in output and "(row 5, column Quantity)" in output
     assert "Unknown statuses: “En tránsito”" in output
     assert not Order.objects.exists()
     assert OrderImport.objects.get().state == ImportState.PREVIEWED

@@ -77,11 +77,11 @@ def test_a_header_row_that_is_blank():
 
 
 def test_a_forced_format_that_does_not_match():
-    assert "This is a Shopify orders export, not a TikTok Shop orders export" in _message(
+    assert "This file's format is “Shopify orders export”, not “TikTok Shop orders export”" in _message(
         SHOPIFY_EXPORT.read_bytes(), format="tiktok"
     )
     message = _message(b"Date,Amount\n2026-01-01,10.00\n", format="shopify")
-    assert "not a Shopify orders export" in message
+    assert "This file's format is not “Shopify orders export”" in message
     assert "“Name”" in message
 
 

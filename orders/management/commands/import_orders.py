@@ -53,38 +53,45 @@ class Command(BaseCommand):
 
     def report(self, order_import, *, dry_run: bool) -> None:
         out = self.stdout.write
+        facts = self._facts(order_import)
         if dry_run:
             out(
-                _("Checked %(file)s (%(format)s, %(rows)s rows) for %(shop)s; nothing was written.")
-                % self._facts(order_import)
+                ngettext(
+                    "Checked %(file)s (%(format)s, %(rows)s row) for %(shop)s; nothing was written.",
+                    "Checked %(file)s (%(format)s, %(rows)s rows) for %(shop)s; nothing was written.",
+                    order_import.rows_total,
+                )
+                % facts
             )
-            labels = (
-                (ItemOutcome.NEW, _("would be created")),
-                (ItemOutcome.UPDATE, _("would be updated")),
-                (ItemOutcome.UNCHANGED, _("unchanged")),
-                (ItemOutcome.REJECTED, _("rejected")),
-            )
+            new, updated = order_import.orders_new, order_import.orders_updated
+            lines = [
+                ngettext("%(count)s order would be created", "%(count)s orders would be created", new)
+                % {"count": new},
+                ngettext("%(count)s order would be updated", "%(count)s orders would be updated", updated)
+                % {"count": updated},
+            ]
         else:
-            out(_("Imported %(file)s (%(format)s, %(rows)s rows) into %(shop)s.") % self._facts(order_import))
-            labels = (
-                (ItemOutcome.NEW, _("created")),
-                (ItemOutcome.UPDATE, _("updated")),
-                (ItemOutcome.UNCHANGED, _("unchanged")),
-                (ItemOutcome.REJECTED, _("rejected")),
-            )
-        counts = {
-            ItemOutcome.NEW: order_import.orders_new,
-            ItemOutcome.UPDATE: order_import.orders_updated,
-            ItemOutcome.UNCHANGED: order_import.orders_unchanged,
-            ItemOutcome.REJECTED: order_import.orders_rejected,
-        }
-        for outcome, label in labels:
-            count = counts[outcome]
             out(
-                "  "
-                + ngettext("%(count)s order %(label)s", "%(count)s orders %(label)s", count)
-                % {"count": count, "label": label}
+                ngettext(
+                    "Imported %(file)s (%(format)s, %(rows)s row) into %(shop)s.",
+                    "Imported %(file)s (%(format)s, %(rows)s rows) into %(shop)s.",
+                    order_import.rows_total,
+                )
+                % facts
             )
+            new, updated = order_import.orders_new, order_import.orders_updated
+            lines = [
+                ngettext("%(count)s order created", "%(count)s orders created", new) % {"count": new},
+                ngettext("%(count)s order updated", "%(count)s orders updated", updated) % {"count": updated},
+            ]
+        unchanged, rejected = order_import.orders_unchanged, order_import.orders_rejected
+        lines += [
+            ngettext("%(count)s order unchanged", "%(count)s orders unchanged", unchanged)
+            % {"count": unchanged},
+            ngettext("%(count)s order rejected", "%(count)s orders rejected", rejected) % {"count": rejected},
+        ]
+        for line in lines:
+            out(f"  {line}")
         rejected = order_import.items.filter(outcome=ItemOutcome.REJECTED).order_by("first_row")
         if order_import.orders_rejected:
             out(_("Rejected orders:"))
@@ -117,7 +124,11 @@ class Command(BaseCommand):
 
     @staticmethod
     def _problem(problem: dict) -> str:
-        where = problem.get("column") or ""
-        if problem.get("row"):
-            where = _("row %(row)s %(column)s") % {"row": problem["row"], "column": where}
-        return f"{problem['message']} ({where.strip()})" if where.strip() else problem["message"]
+        row, column = problem.get("row"), problem.get("column") or ""
+        if row and column:
+            return _("%(message)s (row %(row)s, column %(column)s)") % {**problem, "column": column}
+        if row:
+            return _("%(message)s (row %(row)s)") % problem
+        if column:
+            return _("%(message)s (column %(column)s)") % problem
+        return problem["message"]

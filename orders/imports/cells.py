@@ -225,6 +225,21 @@ class RowCells:
             self._bad(key, _("“%(value)s” is not a whole number."), text)
             return None
 
+    def country(self, key: str) -> str:
+        """An ISO code for the column's country (a code or an English name); kept as written, with a
+        warning, when unknown."""
+        text = self.columns.get(self.row, key)
+        if not text:
+            return ""
+        code = country_code(text)
+        if code is None:
+            self.order.warn(
+                _("“%(country)s” is not a country this import knows.") % {"country": text},
+                row=self.number,
+                column=self.columns.name(key),
+            )
+        return code or text
+
     def moment(self, key: str, parse, **options) -> datetime | None:
         text = self.columns.get(self.row, key)
         try:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from ..models.imports import ImportSource
-from .cells import RowCells, country_code, parse_iso_time
+from .cells import RowCells, parse_iso_time
 from .reading import Columns, Table
 from .records import ImportedLine, ImportedOrder
 
@@ -160,16 +160,7 @@ def _start(cells: RowCells, name: str, *, zone: tzinfo) -> ImportedOrder:
 
 def _address(cells: RowCells) -> dict:
     text = cells.text
-    country = text("ship_country")
-    if country:
-        code = country_code(country)
-        if code is None:
-            cells.order.warn(
-                _("“%(country)s” is not a country this import knows.") % {"country": country},
-                row=cells.number,
-                column=cells.columns.name("ship_country"),
-            )
-        country = code or country
+    country = cells.country("ship_country")
     line1 = text("ship_line1")
     company = text("ship_company")
     address = {

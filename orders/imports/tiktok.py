@@ -29,7 +29,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from ..models.imports import ImportSource
-from .cells import DAY_FIRST, RowCells, country_code, date_order_evidence, parse_local_time
+from .cells import DAY_FIRST, RowCells, date_order_evidence, parse_local_time
 from .reading import Columns, Table
 from .records import ImportedLine, ImportedOrder, ImportedParcel
 from .statuses import tiktok_status_text
@@ -212,16 +212,7 @@ def _read_order_fields(cells: RowCells, state: _OrderState, *, zone: tzinfo, dat
 
 def _address(cells: RowCells) -> dict:
     text = cells.text
-    country = text("country")
-    if country:
-        code = country_code(country)
-        if code is None:
-            cells.order.warn(
-                _("“%(country)s” is not a country this import knows.") % {"country": country},
-                row=cells.number,
-                column=cells.columns.name("country"),
-            )
-        country = code or country
+    country = cells.country("country")
     line2 = ", ".join(part for part in (text("line2"), text("village"), text("district")) if part)
     address = {
         "name": text("recipient"),

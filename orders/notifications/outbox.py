@@ -109,24 +109,29 @@ def queue_webhooks(order: Order, event: OrderEvent) -> list[Notification]:
     endpoints = list(WebhookEndpoint.objects.filter(shop_id=order.shop_id, is_active=True))
     if not endpoints:
         return []
+    rows = Notification.objects.bulk_create(webhook_rows(order, event, endpoints, due=timezone.now()))
+    publish_after_commit([row.pk for row in rows])
+    return rows
+
+
+def webhook_rows(order: Order, event: OrderEvent, endpoints, *, due) -> list[Notification]:
+    """The (unsaved) outbox rows that announce ``event`` to each of ``endpoints``."""
     payload = webhook_payload(order, event)
-    rows = Notification.objects.bulk_create(
+    return [
         Notification(
             shop_id=order.shop_id,
-            order=order,
-            event=event,
+            order_id=order.pk,
+            event_id=event.pk,
             channel=Channel.WEBHOOK,
             webhook_endpoint=endpoint,
             template=f"order.{event.kind}",
             recipient=endpoint.url[:254],
             context=payload,
             dedupe_key=f"o{order.pk}:e{event.pk}:webhook:w{endpoint.pk}",
-            next_attempt_at=timezone.now(),
+            next_attempt_at=due,
         )
         for endpoint in endpoints
-    )
-    publish_after_commit([row.pk for row in rows])
-    return rows
+    ]
 
 
 class _PublishBreaker:

@@ -29,7 +29,6 @@ from shop.models import Customer, Shop
 
 from ..errors import InvalidInput
 from ..models import (
-    Channel,
     EventKind,
     ExternalOrderRef,
     Notification,
@@ -42,7 +41,7 @@ from ..models import (
     WebhookEndpoint,
 )
 from ..notifications import publish_after_commit
-from ..notifications.outbox import webhook_payload
+from ..notifications.outbox import webhook_rows
 from ..states import OrderStatus, PaymentStatus
 from .changes import Actor, lock_order
 from .fulfilment import ParcelSpec, cancel_order, deliver_order, mark_paid, process_order, return_to_sender
@@ -321,22 +320,7 @@ def _queue_webhooks(shop, order_rows, order_ids, event_rows, event_ids) -> None:
     ):
         order = Order(pk=order_id, shop=shop, **{k: v for k, v in order_row.items() if k != "shop_id"})
         event = OrderEvent(pk=event_id, **event_row)
-        payload = webhook_payload(order, event)
-        notifications += [
-            Notification(
-                shop_id=shop.pk,
-                order_id=order_id,
-                event_id=event_id,
-                channel=Channel.WEBHOOK,
-                webhook_endpoint=endpoint,
-                template=f"order.{event.kind}",
-                recipient=endpoint.url[:254],
-                context=payload,
-                dedupe_key=f"o{order_id}:e{event_id}:webhook:w{endpoint.pk}",
-                next_attempt_at=event.created_at,
-            )
-            for endpoint in endpoints
-        ]
+        notifications += webhook_rows(order, event, endpoints, due=event.created_at)
     publish_after_commit([row.pk for row in Notification.objects.bulk_create(notifications)])
 
 

@@ -109,7 +109,7 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--formats", default="tiktok,shopify")
+    parser.add_argument("--formats", default="tiktok,shopify", help="any of tiktok, tiktok-xlsx, shopify")
     args = parser.parse_args()
     create_database()
     setup_django()
@@ -119,9 +119,14 @@ def main():
 
     with tempfile.TemporaryDirectory() as directory:
         settings.MEDIA_ROOT = Path(directory) / "media"
+        files = {
+            "tiktok": ("All order.csv", samples.write_tiktok_csv),
+            "tiktok-xlsx": ("To Ship order.xlsx", samples.write_tiktok_xlsx),
+            "shopify": ("orders_export_1.csv", samples.write_shopify_csv),
+        }
         for fmt in args.formats.split(","):
-            path = Path(directory) / ("All order.csv" if fmt == "tiktok" else "orders_export_1.csv")
-            writer = samples.write_tiktok_csv if fmt == "tiktok" else samples.write_shopify_csv
+            name, writer = files[fmt]
+            path = Path(directory) / name
             started = time.perf_counter()
             summary = writer(path, rows=args.rows, seed=8)
             print(

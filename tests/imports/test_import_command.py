@@ -48,7 +48,7 @@ def test_dry_run_prints_what_would_happen_and_writes_no_order(shop, tmp_path):
     assert "nothing was written" in output
     assert "1 order would be created" in output
     assert "2 orders rejected" in output
-    assert "rows 3–3, order 1002: Unknown status “En tránsito”" in output
+    assert "row 3, order 1002: Unknown status “En tránsito”" in output
     assert "rows 4–5, order 1003:" in output and "(row 5, column Quantity)" in output
     assert "Unknown statuses: “En tránsito”" in output
     assert not Order.objects.exists()
@@ -62,7 +62,7 @@ def test_an_import_prints_the_summary_with_the_rejected_rows(shop, tmp_path):
     assert "1 order created" in output
     assert "0 orders updated" in output and "0 orders unchanged" in output
     assert "2 orders rejected" in output
-    assert "rows 3–3, order 1002" in output
+    assert "row 3, order 1002" in output
     assert Order.objects.for_shop(shop).count() == 1
     assert OrderImport.objects.get().state == ImportState.DONE
     assert not Notification.objects.exists()

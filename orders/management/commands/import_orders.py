@@ -98,11 +98,19 @@ class Command(BaseCommand):
         for item in rejected.iterator():
             errors = [p for p in item.problems if p.get("level") == "error"] or item.problems
             reasons = "; ".join(self._problem(p) for p in errors)
-            out(
-                "  "
-                + _("rows %(first)s–%(last)s, order %(id)s: %(reasons)s")
-                % {"first": item.first_row, "last": item.last_row, "id": item.external_id, "reasons": reasons}
-            )
+            facts = {
+                "first": item.first_row,
+                "last": item.last_row,
+                "id": item.external_id,
+                "reasons": reasons,
+            }
+            if not item.external_id:
+                where = _("row %(first)s, no order ID: %(reasons)s") % facts
+            elif item.first_row == item.last_row:
+                where = _("row %(first)s, order %(id)s: %(reasons)s") % facts
+            else:
+                where = _("rows %(first)s–%(last)s, order %(id)s: %(reasons)s") % facts
+            out(f"  {where}")
         unknown = applying.unknown_status_texts(order_import)
         if unknown:
             out(

@@ -84,6 +84,21 @@ class InvalidInput(ShipshapeError):
         super().__init__(message, details={"field": field, **details} if field else details)
 
 
+class OrderNotPending(InvalidInput):
+    """The items of an order change only while it is pending: a conflict with the order's state (409, like
+    an illegal move), naming its status."""
+
+    http_status = 409
+
+    def __init__(self, status: str):
+        super().__init__(
+            _("Items can only change while the order is pending."),
+            field="lines",
+            code="not_pending",
+            status=status,
+        )
+
+
 class CouponRejected(InvalidInput):
     def __init__(self, message: str, *, reason: str, coupon_code: str):
         super().__init__(message, field="coupon_code", code=f"coupon_{reason}", coupon_code=coupon_code)

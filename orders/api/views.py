@@ -16,13 +16,13 @@ from rest_framework.settings import api_settings
 
 from orders import selectors, services
 from orders.errors import CouponRejected, InvalidInput
-from orders.models import BuyerRequest, Coupon, Order, RequestKind, RequestStatus, Return
+from orders.models import BuyerRequest, Coupon, RequestKind, RequestStatus, Return
 from orders.services import LineSpec, ParcelSpec
 from orders.services.coupons import find_coupon
 from orders.services.placing import ADDRESS_FIELDS
 from orders.states import OrderStatus, PaymentStatus
 from shop.api.cursors import decode_cursor, encode_cursor
-from shop.api.errors import ApiError, error_body, error_responses
+from shop.api.errors import error_body, error_responses
 from shop.api.idempotency import run_idempotently
 from shop.api.views import ShopAPIView, expected_version
 from shop.models import Customer
@@ -264,18 +264,9 @@ def _add_coupon_hint(exc: CouponRejected) -> None:
     )
 
 
-def _explain_lines_refusal(exc: InvalidInput, order: Order, specs: list[LineSpec]) -> None:
-    """Give a refused edit of the items the API's conventions: an order that is no longer pending is a state
-    conflict (409, like an illegal move, naming the order's status); an unknown line names its place in the
-    body (``lines.<n>.id``)."""
-    if exc.code == "not_pending":
-        current = Order.objects.filter(pk=order.pk).values_list("status", flat=True).get()
-        raise ApiError(
-            exc.message,
-            code=exc.code,
-            http_status=status.HTTP_409_CONFLICT,
-            details={**exc.details, "status": current},
-        ) from exc
+def _explain_lines_refusal(exc: InvalidInput, specs: list[LineSpec]) -> None:
+    """Give a refused edit of the items the API's conventions: an unknown line names its place in the body
+    (``lines.<n>.id``). (An order no longer pending is ``OrderNotPending``, a 409 of its own.)"""
     if exc.code == "unknown_line":
         unknown = set(exc.details.get("lines") or ())
         index = next((n for n, spec in enumerate(specs) if spec.id in unknown), None)
@@ -326,7 +317,7 @@ class OrderLinesView(ShopAPIView):
             _add_coupon_hint(exc)
             raise
         except InvalidInput as exc:
-            _explain_lines_refusal(exc, order, specs)
+            _explain_lines_refusal(exc, specs)
             raise
         record = selectors.order_record_for_shop(self.shop, change.order.number)
         return Response(lines_change_json(change, record), headers={"ETag": f'"{record["version"]}"'})

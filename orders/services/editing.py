@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, OrderNotPending
 from ..models import CouponRedemption, EventKind, Order, OrderLine
 from ..notifications import queue_customer_email
 from ..states import OrderStatus
@@ -75,9 +75,7 @@ def modify_lines(
     """
     order = lock_order(order, expected_version=expected_version)
     if order.status != OrderStatus.PENDING:
-        raise InvalidInput(
-            _("Items can only change while the order is pending."), field="lines", code="not_pending"
-        )
+        raise OrderNotPending(order.status)
     lines = clean_lines(lines)
     existing = {line.pk: line for line in order.lines.all()}
     unknown = [line.id for line in lines if line.id is not None and line.id not in existing]

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from ..errors import CouponRejected, InvalidInput
+from ..errors import CouponRejected, InvalidInput, OrderNotPending
 from ..models import BuyerRequest, EventKind, Order, OrderEvent, OrderLine, RequestKind, RequestStatus
 from ..notifications import queue_customer_email
 from ..states import OrderStatus
@@ -519,9 +519,7 @@ def seller_modify_lines(
     """
     order = lock_order(order, expected_version=expected_version)
     if order.status != OrderStatus.PENDING:
-        raise InvalidInput(
-            _("Items can only change while the order is pending."), field="lines", code="not_pending"
-        )
+        raise OrderNotPending(order.status)
     for index, spec in enumerate(lines):
         for field, label, limit in (
             ("sku", _("The SKU"), SKU_MAX_LENGTH),

@@ -1,9 +1,10 @@
 """Benchmark of the order importer (issue 8): a 100,000-row file previewed and applied on PostgreSQL.
 
-Writes synthetic exports with ``orders.imports.samples`` into a temporary directory (a TikTok Shop CSV and a
-Shopify CSV, ``--rows`` line rows each), then for each: keeps it as an upload, previews it, applies it (in
-this process, as the Celery task does), and applies the same file again (everything unchanged). Prints the
-seconds, orders per second and the process's peak memory (resident set size) after each step.
+Writes synthetic exports with ``orders.imports.samples`` into a temporary directory (a TikTok Shop XLSX, a
+TikTok Shop CSV and a Shopify CSV, ``--rows`` line rows each), then for each: keeps it as an upload, previews
+it, applies it (in this process, as the Celery task does), and applies the same file again (everything
+unchanged). Prints the seconds, orders per second and the process's peak memory (resident set size) after
+each step.
 
 Run (a scratch database of its own; the script creates it if needed and migrates it)::
 
@@ -109,7 +110,9 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--formats", default="tiktok,shopify", help="any of tiktok, tiktok-xlsx, shopify")
+    parser.add_argument(
+        "--formats", default="tiktok-xlsx,tiktok,shopify", help="any of tiktok-xlsx, tiktok, shopify"
+    )
     args = parser.parse_args()
     create_database()
     setup_django()

@@ -1,6 +1,7 @@
 """Preview an order file (nothing written but the verdicts), then apply it (each order whole or not at all).
 
-Both read the stored file again from the start, stream its orders and work in chunks of about 500 rows:
+Both read the stored file again from the start (an XLSX upload: the CSV copy of its rows that the first
+preview wrote, ``_reading``), stream its orders and work in chunks of about 500 rows:
 
 1. **Judge** each order of the chunk (``_judge_chunk``): one query finds which orders Shipshape already has,
    by ANY of their references (the file's id or an ``also_known_as`` one, so a TikTok order that also came
@@ -22,11 +23,15 @@ A resumed apply (the worker died) skips the rows whose items were committed and 
 import functools
 import logging
 import re
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files import File
@@ -68,6 +73,9 @@ from ..services.importing import (
 from ..services.placing import ADDRESS_FIELDS
 from ..states import TRANSITIONS, OrderStatus, PaymentMethod, PaymentStatus
 from .records import ERROR, WARNING, ImportedOrder, UnreadableFile
+
+if TYPE_CHECKING:
+    from .parsing import ParsedFile
 
 logger = logging.getLogger(__name__)
 
@@ -718,15 +726,37 @@ def _chunks(records: Iterable[ImportedOrder]) -> Iterator[list[ImportedOrder]]:
         yield chunk
 
 
-def _open(order_import: OrderImport):
+@contextmanager
+def _reading(order_import: OrderImport) -> Iterator["ParsedFile"]:
+    """The import's orders, streamed. An XLSX upload is read once, by its first preview, which keeps a CSV
+    copy of its rows (``rows_copy``) when it has read them all; every later pass reads the copy (a third of
+    the time: docs/performance.md)."""
     from . import parsing
 
-    return parsing.parse(
-        order_import.file,
-        filename=order_import.original_name,
-        format=order_import.format or "auto",
-        zone=order_import.shop.zone,
-    )
+    zone = order_import.shop.zone
+    if order_import.rows_copy:
+        with order_import.rows_copy.open("rb") as copy:
+            yield parsing.parse_rows_copy(copy, format=order_import.format, zone=zone)
+        return
+    with order_import.file.open("rb") as upload, tempfile.TemporaryFile() as copy:
+        parsed = parsing.parse(
+            upload,
+            filename=order_import.original_name,
+            format=order_import.format or parsing.AUTO,
+            zone=zone,
+            rows_copy=copy,
+        )
+        yield parsed
+        if parsed.rows_copied:
+            copy.seek(0)
+            order_import.rows_copy.save(f"{Path(order_import.file.name).stem}.csv", File(copy), save=False)
+            OrderImport.objects.filter(pk=order_import.pk).update(rows_copy=order_import.rows_copy.name)
+
+
+def _forget_rows_copy(order_import: OrderImport) -> None:
+    if order_import.rows_copy:
+        order_import.rows_copy.delete(save=False)
+        OrderImport.objects.filter(pk=order_import.pk).update(rows_copy="")
 
 
 class _Tally:
@@ -858,8 +888,7 @@ def preview(order_import: OrderImport, *, progress: Progress | None = None) -> O
     run = _Run(order_import)
     tally = _Tally()
     try:
-        with order_import.file.open("rb"):
-            parsed = _open(order_import)
+        with _reading(order_import) as parsed:
             _start(order_import, ImportState.PREVIEWING, parsed)
             _refresh_statistics()
             for chunk in _chunks(parsed.orders):
@@ -937,8 +966,7 @@ def apply(order_import: OrderImport, *, by=None, progress: Progress | None = Non
     tally = _Tally(dict(order_import.items.order_by().values_list("outcome").annotate(n=Count("id"))))
     run = _Run(order_import, by=by)
     try:
-        with customers_silenced(), order_import.file.open("rb"):
-            parsed = _open(order_import)
+        with customers_silenced(), _reading(order_import) as parsed:
             _start(order_import, ImportState.APPLYING, parsed)
             for number, chunk in enumerate(_chunks(r for r in parsed.orders if r.last_row > done)):
                 if number % ANALYZE_EVERY_CHUNKS == 0:
@@ -956,6 +984,7 @@ def apply(order_import: OrderImport, *, by=None, progress: Progress | None = Non
     except Exception:
         logger.exception("Applying import %s failed", order_import.pk)
         return _fail(order_import, _("The import stopped because of an error on our side."))
+    _forget_rows_copy(order_import)
     counts = dict(order_import.items.order_by().values_list("outcome").annotate(n=Count("id")))
     return _finish(
         order_import, ImportState.DONE, rows_done=order_import.rows_total, **_Tally(counts).fields()

@@ -76,6 +76,9 @@ class OrderImport(models.Model):
         verbose_name=_("uploaded by"),
     )
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    # An XLSX upload's rows as CSV, written by the preview's pass over the sheet: the apply (and a second
+    # preview) read it instead, three times faster. Deleted once the import is applied.
+    rows_copy = models.FileField(_("rows as CSV"), upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
     format = models.CharField(_("format"), max_length=16, choices=ImportFormat.choices, blank=True)

@@ -241,6 +241,43 @@ def test_a_file_that_cannot_be_read_ends_failed_with_the_message(shop, tmp_path)
     assert not order_import.items.exists()
 
 
+def test_an_xlsx_upload_is_read_once_then_from_the_csv_copy_of_its_rows(shop, tmp_path):
+    summary = samples.write_tiktok_xlsx(tmp_path / "To Ship order.xlsx", orders=30, seed=4)
+    order_import = previewed(shop, tmp_path / "To Ship order.xlsx")
+    assert order_import.orders_new == summary.orders
+    order_import.refresh_from_db()
+    copy = Path(order_import.rows_copy.path)
+    assert copy.suffix == ".csv" and copy.read_bytes().startswith(b"\xef\xbb\xbfOrder ID,")
+
+    Path(order_import.file.path).unlink()  # from here on the sheet is never read again
+    again = applying.preview(order_import)
+    assert again.state == ImportState.PREVIEWED and again.orders_new == summary.orders
+    applied = applying.apply(again)
+
+    assert applied.state == ImportState.DONE, applied.error
+    assert applied.orders_new == summary.orders == Order.objects.for_shop(shop).count()
+    applied.refresh_from_db()
+    assert not applied.rows_copy and not copy.exists()  # an applied import needs it no more
+
+
+def test_a_csv_upload_or_a_sheet_that_cannot_be_read_leaves_no_copy(shop, tmp_path):
+    order_import = previewed(shop, write_tiktok(tmp_path / "All order.csv", [tiktok_row("1001")]))
+    order_import.refresh_from_db()
+    assert not order_import.rows_copy
+
+    samples.write_tiktok_xlsx(tmp_path / "To Ship order.xlsx", orders=30, seed=4)
+    broken = received(shop, tmp_path / "To Ship order.xlsx")
+    data = Path(broken.file.path).read_bytes()
+    Path(broken.file.path).write_bytes(data[: len(data) // 2])  # the sheet's zip entry is cut short
+
+    broken = applying.preview(broken)
+
+    assert broken.state == ImportState.FAILED and broken.error
+    broken.refresh_from_db()
+    assert not broken.rows_copy
+    assert sorted(p.suffix for p in (tmp_path / "media").rglob("*.*")) == [".csv", ".xlsx"]  # the uploads
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [

@@ -339,6 +339,117 @@ def test_the_description_row_is_skipped_and_not_counted():
     assert "" not in orders and len(orders) == 20
 
 
+# The CSV copy of a sheet's rows ------------------------------------------------------------------------
+
+TRICKY_STRINGS = [
+    "<si><t>Order ID</t></si>",
+    "<si><t>Buyer Message</t></si>",
+    "<si><r><rPr><b/></rPr><t>Zip </t></r><r><t>Hoodie</t></r></si>",
+    '<si><t>line one_x000D_\nline two, "quoted"; =SUM(A1)</t></si>',
+    "<si><t>nul _x0000_ and tab _x0009_ inside</t></si>",
+]
+TRICKY_SHEET = (
+    '<dimension ref="A1:D9"/><sheetData>'
+    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+    '<c r="C1" t="s"><v>1</v></c><c r="D1" t="s"><v>1</v></c></row>'
+    '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c></row>'
+    f'<row r="3">{inline("A3", "+44 20")}{inline("D3", "-5")}</row>'
+    '<row r="4"><c r="A4"/><c r="B4" s="0"/></row>'  # a blank row
+    '<row r="6"><c r="A6" s="2"><v>46089.3849768519</v></c><c r="B6" t="s"><v>4</v></c>'  # row 5 missing
+    '<c r="C6"><v>576512345678901001</v></c><c r="D6" t="b"><v>1</v></c></row>'
+    f'<row r="9">{inline("A9", "@last")}{inline("B9", "")}{inline("C9", "caf\u00e9 \u6771\u4eac")}</row>'
+    "</sheetData>"
+)
+
+
+def copied(data: bytes) -> tuple[reading.Table, bytes]:
+    """The table of an XLSX read once to the end with a copy of its rows, and that copy."""
+    copy = io.BytesIO()
+    table = reading.open_table(io.BytesIO(data), filename="orders.xlsx", rows_copy=copy)
+    assert table.kind == reading.XLSX
+    for _row in table.rows():
+        pass
+    return table, copy.getvalue()
+
+
+def test_the_copy_of_a_sheets_rows_reads_back_as_the_same_texts_with_the_same_numbers():
+    data = xlsx_package({"Sheet1": TRICKY_SHEET}, shared_strings=TRICKY_STRINGS, styles=DATE_STYLES)
+    table, copy = copied(data)
+
+    assert table.rows_copied
+    assert copy.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte order mark
+    again = reading.open_rows_copy(io.BytesIO(copy))
+    assert again.kind == reading.CSV
+    assert again.header == table.header == ["Order ID", "Buyer Message", "Buyer Message", "Buyer Message"]
+    assert (
+        list(again.rows())
+        == rows_of(data)[1]
+        == [
+            (2, ["Zip Hoodie", 'line one\r\nline two, "quoted"; =SUM(A1)']),
+            (
+                3,
+                ["+44 20", "", "", "-5"],
+            ),  # written as they are: the copy is read by the import, not a person
+            (6, ["2026-03-08 09:14:22", "nul \x00 and tab \t inside", "576512345678901001", "TRUE"]),
+            (9, ["@last", "", "caf\u00e9 \u6771\u4eac"]),
+        ]
+    )
+
+
+def test_a_pass_stopped_early_leaves_no_copy_and_the_next_whole_pass_makes_it():
+    data = xlsx_package({"Sheet1": TRICKY_SHEET}, shared_strings=TRICKY_STRINGS, styles=DATE_STYLES)
+    copy = io.BytesIO()
+    table = reading.open_table(io.BytesIO(data), filename="orders.xlsx", rows_copy=copy)
+    rows = table.rows()
+    next(rows)
+    rows.close()  # as the survey does once a date has decided the file's date order
+    assert not table.rows_copied
+
+    whole = list(table.rows())
+
+    assert table.rows_copied
+    assert list(reading.open_rows_copy(io.BytesIO(copy.getvalue())).rows()) == whole
+    assert copy.getvalue() == copied(data)[1]  # the stopped pass left nothing behind
+    list(table.rows())  # later passes read the sheet without writing it again
+    assert copy.getvalue() == copied(data)[1]
+
+
+def test_a_csv_file_is_never_copied():
+    copy = io.BytesIO()
+    table = reading.open_table(io.BytesIO(b"Order ID,Quantity\n1,2\n"), filename="orders.csv", rows_copy=copy)
+    assert list(table.rows()) == [(2, ["1", "2"])]
+    assert not table.rows_copied and copy.getvalue() == b""
+
+
+def test_a_damaged_sheet_leaves_no_whole_copy():
+    data = xlsx_package(
+        {"Sheet1": f'<sheetData><row r="1">{inline("A1", "Order ID")}</row><row r="2"><c r="A2"><v>1</v>'}
+    )
+    copy = io.BytesIO()
+    table = reading.open_table(io.BytesIO(data), filename="orders.xlsx", rows_copy=copy)
+    with pytest.raises(UnreadableFile):
+        list(table.rows())
+    assert not table.rows_copied
+
+
+def test_the_orders_read_from_the_copy_are_the_orders_of_the_sheet():
+    from orders.imports.parsing import parse, parse_rows_copy
+
+    sample = io.BytesIO()
+    write_tiktok_xlsx(sample, orders=150, seed=9)
+    copy = io.BytesIO()
+    parsed = parse(io.BytesIO(sample.getvalue()), filename="To Ship order.xlsx", zone=UTC, rows_copy=copy)
+    from_sheet = list(parsed.orders)
+    assert parsed.rows_copied
+
+    again = parse_rows_copy(io.BytesIO(copy.getvalue()), format="tiktok", zone=UTC)
+    from_copy = list(again.orders)
+
+    assert len(from_copy) == 150
+    assert from_copy == from_sheet
+    assert again.rows_total == parsed.rows_total
+
+
 # Memory -----------------------------------------------------------------------------------------------
 
 

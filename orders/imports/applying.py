@@ -753,6 +753,35 @@ def _reading(order_import: OrderImport) -> Iterator["ParsedFile"]:
             OrderImport.objects.filter(pk=order_import.pk).update(rows_copy=order_import.rows_copy.name)
 
 
+# Advisory lock keys of imports: this prefix in the top bits, the import's id below (ids < 2**48).
+IMPORT_LOCK_PREFIX = ord("I") << 48
+
+
+@contextmanager
+def _alone(order_import: OrderImport) -> Iterator[bool]:
+    """Whether this process is the only one previewing or applying the import: a PostgreSQL advisory lock on
+    its id, held for the whole step, across the chunks' commits. The broker delivers an unacknowledged task
+    again after its visibility timeout (an hour), so a long apply can meet its own second delivery; that one
+    finds the lock taken and leaves the import to the first. SQLite (development, tasks run in-process):
+    always alone."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = IMPORT_LOCK_PREFIX | order_import.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        (taken,) = cursor.fetchone()
+    try:
+        yield taken
+    finally:
+        if taken:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:  # the connection is gone, and the lock with it
+                logger.warning("Could not release the lock of import %s", order_import.pk, exc_info=True)
+
+
 def _forget_rows_copy(order_import: OrderImport) -> None:
     if order_import.rows_copy:
         order_import.rows_copy.delete(save=False)
@@ -871,8 +900,17 @@ def receive_file(shop: Shop, fileobj, *, name: str, size: int, format: str = "au
 def preview(order_import: OrderImport, *, progress: Progress | None = None) -> OrderImport:
     """Read the file and say what each order would become; writes nothing but the items and the counts.
 
-    A file that cannot be read at all ends ``failed`` with the message in ``error``.
+    A file that cannot be read at all ends ``failed`` with the message in ``error``. While another process
+    previews or applies the import, returns it as it is.
     """
+    with _alone(order_import) as alone:
+        if not alone:
+            order_import.refresh_from_db()
+            return order_import
+        return _preview(order_import, progress=progress)
+
+
+def _preview(order_import: OrderImport, *, progress: Progress | None) -> OrderImport:
     order_import.items.all().delete()
     fields = {
         "state": ImportState.PREVIEWING,
@@ -944,8 +982,17 @@ def apply(order_import: OrderImport, *, by=None, progress: Progress | None = Non
     """Write the file's orders: new ones created, known ones moved forward, each whole or not at all.
 
     Runs once: an import that is done is returned as it is. A previewed import starts; one left applying
-    (its worker died) goes on after the last committed chunk.
+    (its worker died) goes on after the last committed chunk; one that another process is applying at this
+    moment is returned as it is.
     """
+    with _alone(order_import) as alone:
+        if not alone:
+            order_import.refresh_from_db()
+            return order_import
+        return _apply(order_import, by=by, progress=progress)
+
+
+def _apply(order_import: OrderImport, *, by, progress: Progress | None) -> OrderImport:
     with transaction.atomic():
         locked = OrderImport.objects.select_for_update().select_related("shop").get(pk=order_import.pk)
         if locked.state == ImportState.DONE:

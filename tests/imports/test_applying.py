@@ -818,6 +818,9 @@ def test_an_apply_that_died_goes_on_where_it_stopped(shop, tmp_path, monkeypatch
         applying.apply(order_import, progress=die_after_two_chunks)
     order_import.refresh_from_db()
     assert order_import.state == ImportState.APPLYING
+    with connection.cursor() as cursor:  # the step's lock went with it
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        assert cursor.fetchone() == (0,)
     written = Order.objects.for_shop(shop).count()
     assert 0 < written < summary.orders
 
@@ -827,6 +830,38 @@ def test_an_apply_that_died_goes_on_where_it_stopped(shop, tmp_path, monkeypatch
     assert Order.objects.for_shop(shop).count() == summary.orders == order_import.orders_new
     assert order_import.items.count() == summary.orders
     assert ExternalOrderRef.objects.filter(shop=shop).count() == summary.orders
+
+
+@pytest.fixture
+def other_process():
+    """A second PostgreSQL session, as a second worker would have."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        yield other
+
+
+def test_an_import_another_process_is_working_on_is_left_to_it(shop, tmp_path, other_process):
+    summary = samples.write_tiktok_csv(tmp_path / "All order.csv", orders=20, seed=9)
+    order_import = previewed(shop, tmp_path / "All order.csv")
+    key = applying.IMPORT_LOCK_PREFIX | order_import.pk
+    assert other_process.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone() == (True,)
+
+    assert applying.apply(order_import).state == ImportState.PREVIEWED  # a re-delivered task's apply
+    assert applying.preview(order_import).state == ImportState.PREVIEWED
+    assert not Order.objects.for_shop(shop).exists()
+    assert order_import.items.count() == summary.orders  # the preview's items, untouched
+
+    other_process.execute("SELECT pg_advisory_unlock(%s)", [key])
+    order_import = applying.apply(order_import)
+
+    assert order_import.state == ImportState.DONE
+    assert Order.objects.for_shop(shop).count() == summary.orders
+    # released once done: another process could take it now
+    assert other_process.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone() == (True,)
 
 
 def test_only_a_checked_import_is_applied(shop, tmp_path):

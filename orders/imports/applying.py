@@ -727,14 +727,15 @@ def _chunks(records: Iterable[ImportedOrder]) -> Iterator[list[ImportedOrder]]:
 
 
 @contextmanager
-def _reading(order_import: OrderImport) -> Iterator["ParsedFile"]:
-    """The import's orders, streamed. An XLSX upload is read once, by its first preview, which keeps a CSV
-    copy of its rows (``rows_copy``) when it has read them all; every later pass reads the copy (a third of
-    the time: docs/performance.md)."""
+def _reading(order_import: OrderImport, *, keep_copy: bool) -> Iterator["ParsedFile"]:
+    """The import's orders, streamed. An XLSX upload is read once, by its first preview (``keep_copy``), which
+    keeps a CSV copy of its rows (``rows_copy``) when it has read them all; every later pass reads the copy (a
+    third of the time: docs/performance.md)."""
     from . import parsing
 
     zone = order_import.shop.zone
-    if order_import.rows_copy:
+    copy_name = order_import.rows_copy.name
+    if copy_name and order_import.rows_copy.storage.exists(copy_name):  # else the upload is read again
         with order_import.rows_copy.open("rb") as copy:
             yield parsing.parse_rows_copy(copy, format=order_import.format, zone=zone)
         return
@@ -744,7 +745,7 @@ def _reading(order_import: OrderImport) -> Iterator["ParsedFile"]:
             filename=order_import.original_name,
             format=order_import.format or parsing.AUTO,
             zone=zone,
-            rows_copy=copy,
+            rows_copy=copy if keep_copy else None,
         )
         yield parsed
         if parsed.rows_copied:
@@ -926,7 +927,7 @@ def _preview(order_import: OrderImport, *, progress: Progress | None) -> OrderIm
     run = _Run(order_import)
     tally = _Tally()
     try:
-        with _reading(order_import) as parsed:
+        with _reading(order_import, keep_copy=True) as parsed:
             _start(order_import, ImportState.PREVIEWING, parsed)
             _refresh_statistics()
             for chunk in _chunks(parsed.orders):
@@ -1013,7 +1014,7 @@ def _apply(order_import: OrderImport, *, by, progress: Progress | None) -> Order
     tally = _Tally(dict(order_import.items.order_by().values_list("outcome").annotate(n=Count("id"))))
     run = _Run(order_import, by=by)
     try:
-        with customers_silenced(), _reading(order_import) as parsed:
+        with customers_silenced(), _reading(order_import, keep_copy=False) as parsed:
             _start(order_import, ImportState.APPLYING, parsed)
             for number, chunk in enumerate(_chunks(r for r in parsed.orders if r.last_row > done)):
                 if number % ANALYZE_EVERY_CHUNKS == 0:

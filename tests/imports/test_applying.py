@@ -260,6 +260,20 @@ def test_an_xlsx_upload_is_read_once_then_from_the_csv_copy_of_its_rows(shop, tm
     assert not applied.rows_copy and not copy.exists()  # an applied import needs it no more
 
 
+def test_a_lost_copy_of_the_rows_means_the_sheet_is_read_again(shop, tmp_path):
+    summary = samples.write_tiktok_xlsx(tmp_path / "To Ship order.xlsx", orders=30, seed=4)
+    order_import = previewed(shop, tmp_path / "To Ship order.xlsx")
+    order_import.refresh_from_db()
+    Path(order_import.rows_copy.path).unlink()
+
+    applied = applying.apply(order_import)
+
+    assert applied.state == ImportState.DONE, applied.error
+    assert applied.orders_new == summary.orders == Order.objects.for_shop(shop).count()
+    applied.refresh_from_db()
+    assert not applied.rows_copy and not list((tmp_path / "media").rglob("*.csv"))
+
+
 def test_a_csv_upload_or_a_sheet_that_cannot_be_read_leaves_no_copy(shop, tmp_path):
     order_import = previewed(shop, write_tiktok(tmp_path / "All order.csv", [tiktok_row("1001")]))
     order_import.refresh_from_db()

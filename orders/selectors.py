@@ -13,10 +13,9 @@ from shipping.carriers import normalise_tracking_number
 from shipping.models import Carrier, Shipment, TrackingEvent
 from shop.models import Customer, Shop
 
-from .models import BuyerRequest, Order, OrderEvent, OrderLine, Return, ReturnStatus
+from .models import BuyerRequest, Order, OrderEvent, OrderLine, Return
 from .states import OrderStatus
 
-OPEN_RETURN_STATES = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
 NOT_SHIPPED_YET = (OrderStatus.PENDING, OrderStatus.PROCESSED)
 
 
@@ -115,8 +114,7 @@ def _matching_orders(
     if filters.late is not None:
         orders = orders.filter(late_condition(shop)) if filters.late else orders.exclude(late_condition(shop))
     if filters.has_open_return is not None:
-        open_returns = Exists(Return.objects.filter(order=OuterRef("pk"), status__in=OPEN_RETURN_STATES))
-        orders = orders.filter(open_returns if filters.has_open_return else ~open_returns)
+        orders = orders.filter(has_open_return=filters.has_open_return)
     if filters.search:
         orders = _search(shop, orders, filters.search)
     if after is not None:

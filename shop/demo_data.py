@@ -46,6 +46,7 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.models.order import new_public_token
+from orders.models.returns import OPEN_RETURN_STATES
 from orders.states import OrderStatus, PaymentMethod, PaymentStatus
 from shipping.carriers import with_check_digit
 from shipping.models import Carrier, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent, TrackingSource
@@ -513,6 +514,7 @@ class OrderWriter:
                     "cancelled_at",
                     "returned_at",
                     "cancel_reason",
+                    "has_open_return",
                     "updated_at",
                     "version",
                 ),
@@ -1173,6 +1175,7 @@ class OrderWriter:
                 stamps["cancelled_at"],
                 stamps["returned_at"],
                 cancel_reason,
+                status == OrderStatus.DELIVERED and RETURN_STATUS_OF.get(name) in OPEN_RETURN_STATES,
                 max(t, placed_at),
                 version,
             )

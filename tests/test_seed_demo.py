@@ -24,6 +24,7 @@ from orders.models import (
     ReturnLine,
     ReturnStatus,
 )
+from orders.models.returns import OPEN_RETURN_STATES
 from orders.states import OrderStatus, PaymentStatus, is_allowed
 from shipping.carriers import candidate_carriers
 from shipping.models import Carrier, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
@@ -99,6 +100,9 @@ def assert_consistent(shop: Shop, *, queued_allowed_for=()) -> None:
     refunds = Counter()
     for order_id, amount in Return.objects.filter(order__shop=shop).values_list("order_id", "refund_amount"):
         refunds[order_id] += amount
+    returning = Return.objects.filter(order__shop=shop, status__in=OPEN_RETURN_STATES)
+    flagged = {pk for pk, order in orders.items() if order.has_open_return}
+    assert flagged == set(returning.values_list("order_id", flat=True))  # the list's open-return filter
     events = defaultdict(list)
     for event in OrderEvent.objects.filter(order__shop=shop).order_by("created_at", "id"):
         events[event.order_id].append(event)

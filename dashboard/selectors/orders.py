@@ -28,8 +28,8 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Coupon, Order, OrderLine, Return
-from orders.selectors import OPEN_RETURN_STATES, late_condition, name_search_condition
+from orders.models import Coupon, Order, OrderLine
+from orders.selectors import late_condition, name_search_condition
 from orders.states import OrderStatus
 from shipping.carriers import normalise_tracking_number
 from shipping.models import Shipment, ShipmentStatus
@@ -138,10 +138,6 @@ def _delayed_in_transit() -> Exists:
     )
 
 
-def _open_return() -> Exists:
-    return Exists(Return.objects.filter(order=OuterRef("pk"), status__in=OPEN_RETURN_STATES))
-
-
 def parse_order_numbers(shop: Shop, text: str) -> list[str]:
     """The order numbers in ``text`` when every word of it is one (pasted from a spreadsheet, an email...).
 
@@ -231,12 +227,11 @@ def filtered_orders(
         )
     if query.late:
         orders = orders.filter(late_condition(shop))
-    # Delays and open returns: the ids of their orders (few), not a subquery per order.
+    # Delays: the ids of their orders (few), not a subquery per order.
     if query.delayed:
         orders = orders.filter(pk__in=delayed_parcels(shop).values("order_id"))
     if query.open_return:
-        returning = Return.objects.filter(status__in=OPEN_RETURN_STATES)
-        orders = orders.filter(pk__in=returning.values("order_id"))
+        orders = orders.filter(has_open_return=True)
     if query.awaiting_reply:
         orders = orders.filter(awaiting_reply_since__isnull=False)
     if searched is NOT_SEARCHED:
@@ -284,7 +279,6 @@ def with_list_columns(shop: Shop, orders: QuerySet[Order]) -> QuerySet[Order]:
         item_count=_item_count(),
         is_late=Case(When(late_condition(shop), then=Value(True)), default=Value(False)),
         is_delayed=_delayed_in_transit(),
-        has_open_return=_open_return(),
     )
 
 
@@ -366,7 +360,10 @@ def tab_counts(shop: Shop, query: OrderListQuery, *, searched=NOT_SEARCHED) -> l
             counts = dict(zip((status for status, _label in TABS), cursor.fetchone(), strict=True))
             capped = {status: counts[status] > COUNT_CAP for status in counts}
         else:
-            sql, params = base.values("status")[: COUNT_CAP + 1].query.sql_with_params()
+            # The newest matches first, as the page reads them: without an order PostgreSQL may walk the
+            # orders by id, through every other shop's first (343 ms against 61 ms at 1M, carrier filter).
+            newest = base.order_by("-placed_at", "-id").values("status")[: COUNT_CAP + 1]
+            sql, params = newest.query.sql_with_params()
             cursor.execute(f"SELECT matching.status, count(*) FROM ({sql}) AS matching GROUP BY 1", params)
             counts = dict(cursor.fetchall())
             counts[""] = sum(counts.values())

@@ -22,6 +22,8 @@ OPEN_OR_DONE_RETURN_STATES = (
     ReturnStatus.RECEIVED,
     ReturnStatus.REFUNDED,
 )
+# Return states still waiting for the seller (approve or reject, receive, refund).
+OPEN_RETURN_STATES = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
 RETURN_MOVES = {
     ReturnStatus.REQUESTED: (ReturnStatus.APPROVED, ReturnStatus.REJECTED),
     ReturnStatus.APPROVED: (ReturnStatus.RECEIVED,),

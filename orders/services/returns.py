@@ -12,7 +12,7 @@ from shop.templatetags.money import format_money
 
 from ..errors import InvalidInput
 from ..models import ActorKind, EventKind, Order, Return, ReturnLine, ReturnStatus
-from ..models.returns import OPEN_OR_DONE_RETURN_STATES, RETURN_MOVES
+from ..models.returns import OPEN_OR_DONE_RETURN_STATES, OPEN_RETURN_STATES, RETURN_MOVES
 from ..notifications import queue_customer_email
 from ..states import OrderStatus, PaymentStatus
 from .changes import Actor, lock_order, move, record_event, save_change
@@ -69,7 +69,8 @@ def request_return(order: Order, *, lines: dict[int, int], reason: str, by: Acto
         ReturnLine(return_request=return_request, order_line_id=int(line_id), quantity=int(quantity))
         for line_id, quantity in lines.items()
     )
-    save_change(order, [])
+    order.has_open_return = True  # the new one is open
+    save_change(order, ["has_open_return"])
     record_event(
         order,
         EventKind.RETURN_REQUESTED,
@@ -78,6 +79,16 @@ def request_return(order: Order, *, lines: dict[int, int], reason: str, by: Acto
         data={"return_id": return_request.pk, "lines": {str(k): int(v) for k, v in lines.items()}},
     )
     return return_request
+
+
+def _open_return_fields(order: Order) -> list[str]:
+    """Bring ``order.has_open_return`` (what the order list's filter reads) in line with its returns; the
+    fields to save."""
+    has_open_return = order.returns.filter(status__in=OPEN_RETURN_STATES).exists()
+    if has_open_return == order.has_open_return:
+        return []
+    order.has_open_return = has_open_return
+    return ["has_open_return"]
 
 
 def _lock_return(return_request: Return) -> tuple[Order, Return]:
@@ -120,7 +131,7 @@ def _advance_return(
     for name, value in (fields or {}).items():
         setattr(return_request, name, value)
     return_request.save(update_fields=["status", stamp, *(fields or {})])
-    save_change(order, [])
+    save_change(order, _open_return_fields(order))
     data = {"return_id": return_request.pk}
     event = record_event(order, event_kind, by=by, message=message, data=data)
     queue_customer_email(order, event, template, context={**data, **(context or {})})
@@ -225,5 +236,5 @@ def refund_return(return_request: Return, *, by: Actor, amount: Decimal | None =
         fields += move(order, OrderStatus.RETURNED, now=now)
         returned_event = record_event(order, EventKind.RETURNED, by=by, message=_("Every item came back"))
         queue_customer_email(order, returned_event, "order_returned")
-    save_change(order, fields)
+    save_change(order, fields + _open_return_fields(order))
     return return_request

@@ -140,6 +140,7 @@ def test_list_filters(shop, api):
     assert numbers("payment_status=unpaid") == {unpaid.number}
     assert numbers("late=true") == {old.number}
     assert numbers("has_open_return=true") == {delivered.number}
+    assert numbers("has_open_return=false") == {old.number, unpaid.number, shipped.number}
     since = (timezone.now() - timedelta(days=1)).isoformat().replace("+", "%2B")
     assert numbers(f"placed_before={since}") == {old.number}
     assert numbers(f"placed_after={since}") == {unpaid.number, shipped.number, delivered.number}

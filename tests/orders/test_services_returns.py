@@ -56,6 +56,38 @@ def deliver_days_ago(order, days):
     Order.objects.filter(pk=order.pk).update(delivered_at=timezone.now() - timedelta(days=days))
 
 
+# --- The order's open-return flag (what the order list filters on) ----------------------------------------
+
+
+def has_open_return(order) -> bool:
+    order.refresh_from_db(fields=["has_open_return"])
+    return order.has_open_return
+
+
+def test_an_order_has_an_open_return_from_the_request_until_the_refund_or_the_rejection(delivered):
+    tee, cap = lines_of(delivered)
+    assert not has_open_return(delivered)
+    first = request_return(delivered, lines={tee.pk: 1}, reason="Too small", by=BUYER)
+    assert has_open_return(delivered)
+    second = request_return(delivered, lines={cap.pk: 1}, reason="Wrong colour", by=BUYER)
+    approve_return(first, by=SELLER)
+    receive_return(first, by=SELLER)
+    assert has_open_return(delivered)
+    refund_return(first, by=SELLER)
+    assert has_open_return(delivered)  # the second is still open
+    reject_return(second, reason="Worn", by=SELLER)
+    assert not has_open_return(delivered)
+    assert Order.objects.filter(has_open_return=True).count() == 0
+
+
+def test_a_refused_return_step_leaves_the_flag_as_it_was(delivered):
+    tee, _cap = lines_of(delivered)
+    return_request = request_return(delivered, lines={tee.pk: 1}, reason="Too small", by=BUYER)
+    with pytest.raises(InvalidInput):
+        refund_return(return_request, by=SELLER)  # not received yet
+    assert has_open_return(delivered)
+
+
 # --- Asking for a return ----------------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from orders.models import (
     ReturnLine,
     ReturnStatus,
 )
+from orders.models.returns import OPEN_RETURN_STATES
 from orders.services import (
     Actor,
     LineSpec,
@@ -131,6 +132,13 @@ OVER_RETURNED_SQL = f"""
     GROUP BY rl.order_line_id
     HAVING sum(rl.quantity) > (SELECT coalesce(sum(sl.quantity), 0) FROM {ShipmentLine._meta.db_table} sl
                                WHERE sl.order_line_id = rl.order_line_id)
+"""
+
+# Orders of the shop whose open-return flag (the order list's filter) disagrees with their returns.
+OPEN_RETURN_FLAG_SQL = f"""
+    SELECT o.id FROM {ORDERS} o
+    WHERE o.shop_id = %s AND o.has_open_return <> EXISTS(
+        SELECT 1 FROM {Return._meta.db_table} r WHERE r.order_id = o.id AND r.status = ANY(%s))
 """
 
 
@@ -437,6 +445,11 @@ class OrderLife(RuleBasedStateMachine):
     def no_more_comes_back_than_was_shipped(self):
         if self.return_ids:
             assert fetch(OVER_RETURNED_SQL, [self.shop.pk, ReturnStatus.REJECTED]) == []
+
+    @invariant()
+    def an_order_is_flagged_while_a_return_of_it_is_open(self):
+        if self.return_ids:
+            assert fetch(OPEN_RETURN_FLAG_SQL, [self.shop.pk, list(OPEN_RETURN_STATES)]) == []
 
 
 PROPERTY_SETTINGS = settings(

@@ -55,7 +55,6 @@ CSV, XLSX = "csv", "xlsx"
 HEAD_BYTES = 8192
 CHUNK_BYTES = 1 << 20
 XML_CHUNK_BYTES = 1 << 16
-COPY_FLUSH_ROWS = 1000
 TIKTOK_SHEET = "OrderSKUList"
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -134,25 +133,19 @@ class Table:
         """``records`` passed through while they are written to ``rows_copy`` as CSV (UTF-8 with a byte order
         mark, one CSV record per sheet row: ``[]`` for a missing row keeps the row numbers). Each pass starts
         the copy again; only a pass read to its end marks it whole."""
-        copy = self.rows_copy
-        copy.seek(0)
-        copy.truncate()
-        copy.write(codecs.BOM_UTF8)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        self.rows_copy.seek(0)
+        self.rows_copy.truncate()
+        text = io.TextIOWrapper(self.rows_copy, encoding="utf-8-sig", newline="")  # buffers, writes the BOM
+        writer = csv.writer(text)
         try:
-            for written, record in enumerate(records, start=1):
+            for record in records:
                 writer.writerow(record)
-                if written % COPY_FLUSH_ROWS == 0:
-                    copy.write(buffer.getvalue().encode())
-                    buffer.seek(0)
-                    buffer.truncate()
                 yield record
+            text.flush()
+            self.rows_copied = True
         finally:
             records.close()
-        copy.write(buffer.getvalue().encode())
-        copy.flush()
-        self.rows_copied = True
+            text.detach()  # the caller's file stays open
 
 
 def open_table(fileobj, *, filename: str = "", rows_copy=None) -> Table:
